@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -126,6 +127,197 @@ def kb_validate(
         f"[green]ok[/green]: {len(catalog.concepts)} concepts, {len(catalog.cases)} cases, "
         f"{catalog.rubric_point_count()} rubric points in {catalog.root}"
     )
+
+
+def _progress_bar(description: str):
+    """A rich progress bar that reports (label, done, total) callbacks."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[label]}"),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task(description, total=None, label="")
+
+    def update(label: str, done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total, label=label)
+
+    return bar, update
+
+
+def _ready_store(settings: Settings):
+    from knowledge.ingest import ensure_index
+    from knowledge.store import StoreError
+
+    bar, update = _progress_bar("indexing")
+    try:
+        with bar:
+            ready = ensure_index(settings, progress=update)
+    except StoreError as exc:
+        err.print(f"[red]The knowledge store is not usable:[/red] {exc}")
+        err.print("Run `panelist doctor` for details.")
+        raise typer.Exit(1) from exc
+    for message in ready.messages:
+        err.print(f"[yellow]{message}[/yellow]")
+    return ready.store
+
+
+@kb_app.command("build")
+def kb_build(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the store and index everything again.")
+    ] = False,
+) -> None:
+    """Index the shipped corpus (a no-op when it is already indexed)."""
+    from knowledge.ingest import stats
+    from knowledge.store import open_store
+
+    settings = _settings()
+    if rebuild:
+        open_store(settings).reset()
+        (settings.home / "sources.json").unlink(missing_ok=True)
+    store = _ready_store(settings)
+    summary = stats(settings, store)
+    console.print(
+        f"Knowledge base ready: {summary['concepts']} concepts, {summary['cases']} cases, "
+        f"{summary['rubric_points']} rubric points, {summary['chunks']} passages."
+    )
+
+
+@kb_app.command("stats")
+def kb_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Counts of concepts, cases, rubric points, extracted items, chunks and sources."""
+    from knowledge.ingest import stats
+
+    settings = _settings()
+    summary = stats(settings, _ready_store(settings))
+    if as_json:
+        print(json.dumps(summary))
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in summary.items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+@kb_app.command("sources")
+def kb_sources() -> None:
+    """List the ingested sources."""
+    from knowledge.ingest import read_manifest
+
+    table = Table("source", "title", "chunks", "items")
+    for record in read_manifest(_settings()).values():
+        table.add_row(record.path, record.title, str(record.n_chunks), str(record.n_items))
+    console.print(table)
+
+
+@kb_app.command("remove")
+def kb_remove(
+    source: Annotated[str, typer.Argument(help="Path, title or source id of an ingested file.")],
+) -> None:
+    """Drop an ingested source and everything extracted from it."""
+    from knowledge.ingest import remove_source
+
+    settings = _settings()
+    store = _ready_store(settings)
+    try:
+        removed = remove_source(settings, source, store=store)
+    except (KeyError, ValueError) as exc:
+        err.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"Removed {source} ({removed} indexed rows).")
+
+
+@kb_app.command("search")
+def kb_search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", help="How many results.")] = 5,
+) -> None:
+    """Search the question items and the passages, with citations."""
+    from knowledge.retrieval import Retriever
+
+    retriever = Retriever(_ready_store(_settings()))
+    console.print("[bold]Questions[/bold]")
+    for match in retriever.find_question(query, k=k):
+        item = retriever.item(match.item_id)
+        console.print(f"  {match.score:.3f}  [cyan]{item.id}[/cyan]  {item.question}")
+    console.print("[bold]Passages[/bold]")
+    for hit in retriever.search_passages(query, k=k):
+        console.print(f"  {hit.score:.3f}  [cyan]{hit.citation.label()}[/cyan]")
+        console.print(f"         {hit.citation.snippet}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (md, txt, html, pdf).")],
+    max_mb: Annotated[
+        float, typer.Option(envvar="PANELIST_MAX_UPLOAD_MB", help="Size limit per file in MB.")
+    ] = 10.0,
+) -> None:
+    """Ingest your own notes: chunk them, extract Q&A items, index them for retrieval."""
+    from knowledge.ingest import ingest_paths
+
+    settings = _settings()
+    store = _ready_store(settings)
+    bar, update = _progress_bar("ingesting")
+    with bar:
+        report = ingest_paths(
+            settings, paths, store=store, max_bytes=int(max_mb * 1024 * 1024), progress=update
+        )
+    for record in report.added + report.updated:
+        console.print(
+            f"[green]indexed[/green] {record.path}: {record.n_chunks} chunks, "
+            f"{record.n_items} extracted questions"
+        )
+    for sid in report.unchanged:
+        console.print(f"[dim]unchanged[/dim] {sid.removeprefix('file:')}")
+    for failure in report.failed:
+        err.print(f"[red]skipped[/red] {failure.path}: {failure.reason}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help='e.g. "explain concept drift"')],
+) -> None:
+    """Explain a concept from the knowledge base, with citations."""
+    from bot.ask import AskError, explain
+    from bot.llm import LLMError, build_chat_model
+    from knowledge.retrieval import Retriever
+
+    settings = _settings()
+    retriever = Retriever(_ready_store(settings))
+    try:
+        model = build_chat_model(settings)
+    except LLMError as exc:
+        err.print(f"[yellow]{exc}[/yellow]")
+        model = None
+    try:
+        result = explain(question, retriever, model)
+    except AskError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if result.item:
+        console.print(f"[bold]{result.item.question}[/bold]")
+    console.print(result.answer)
+    if result.fallback_reason:
+        err.print(f"[yellow]Answered from the knowledge base: {result.fallback_reason}[/yellow]")
+    console.print("\n[bold]Sources[/bold]")
+    seen = set()
+    for n, cite in enumerate(result.citations, 1):
+        if cite.label() in seen:
+            continue
+        seen.add(cite.label())
+        console.print(f"  [{n}] {cite.label()}")
+        if cite.snippet:
+            console.print(f"      [dim]{cite.snippet}[/dim]")
 
 
 def main() -> None:  # pragma: no cover - console entry point

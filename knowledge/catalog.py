@@ -138,7 +138,7 @@ class Catalog:
 
     def generic_points(self, step: Step) -> list[RubricPoint]:
         fs = self.framework_step(step)
-        cite = self.citation(fs.sources, heading=f"Framework: {step.title}")
+        cite = self.citation(fs.sources, heading=f"Framework: {step.label}")
         return self._points(f"{FRAMEWORK_ITEM}.{step.value}", fs.rubric, step, cite)
 
     def concept_item(self, concept: ConceptItem) -> QuestionItem:
@@ -158,7 +158,7 @@ class Catalog:
 
     def design_step_item(self, case: DesignCase, step: Step) -> QuestionItem:
         fs = self.framework_step(step)
-        cite = self.citation(case.sources, heading=f"{case.title}: {step.title}")
+        cite = self.citation(case.sources, heading=f"{case.title}: {step.label}")
         specific = self._points(f"{case.id}.{step.value}", case.steps[step], step, cite)
         return QuestionItem(
             id=f"{case.id}.{step.value}",

@@ -24,7 +24,7 @@ _BULLET = re.compile(r"^(\s*)(?:[-*+•◦▪●‣–]|\d{1,3}[.)]|[a-z][.)])\s
 _QUESTION_PREFIX = re.compile(
     r"^\s*(?:[-*+•◦▪●]\s*)?(?:(?:Question|Q)\s*\d*\s*[:.)-]\s*|\d{1,3}[.)]\s+)?", re.I
 )
-_BOILERPLATE = re.compile(
+BOILERPLATE = re.compile(
     r"^\s*(image by|photo by|image generated|open in app|listen|share|more|follow(ing)?|"
     r"sign (up|in)|get unlimited access|✦|\[?become a member|written by|\d+(\.\d+)?k? followers)",
     re.I,
@@ -90,7 +90,7 @@ def _plain_heading(lines: list[Line], i: int) -> bool:
     text = lines[i].text.strip()
     if not text or len(text) > 80 or is_bullet(lines[i].text) or text[-1] in ".,;:?!)":
         return False
-    if _BOILERPLATE.match(text) or not text[0].isupper() or len(text.split()) > 10:
+    if BOILERPLATE.match(text) or not text[0].isupper() or len(text.split()) > 10:
         return False
     prev_blank = i == 0 or lines[i - 1].blank
     next_blank = i + 1 >= len(lines) or lines[i + 1].blank
@@ -104,7 +104,7 @@ def split_blocks(text: str) -> list[Block]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.blank or _BOILERPLATE.match(line.text.strip()):
+        if line.blank or BOILERPLATE.match(line.text.strip()):
             i += 1
             continue
         path = [h for _, h in headings]
@@ -144,7 +144,7 @@ def _answer_end(lines: list[Line], q: int) -> int:
             j += 1
             continue
         stripped = line.text.strip()
-        if _MD_HEADING.match(stripped) or _BOILERPLATE.match(stripped):
+        if _MD_HEADING.match(stripped) or BOILERPLATE.match(stripped):
             break
         if question_text(line.text) and line.indent <= base:
             break

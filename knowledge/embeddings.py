@@ -52,6 +52,9 @@ def load_model() -> SentenceTransformer:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     with _load_lock:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         return SentenceTransformer(str(bundled_model_dir()), device="cpu")
 

@@ -155,7 +155,10 @@ def html_to_text(html: str) -> str:
     for tag in soup.find_all(True):
         if not isinstance(tag, Tag) or tag.attrs is None:
             continue
-        marker = " ".join([*tag.get("class", []), str(tag.get("id", "")), str(tag.get("role", ""))])
+        classes: list[str] | str = tag.get("class") or []
+        if isinstance(classes, str):
+            classes = [classes]
+        marker = " ".join([*classes, str(tag.get("id", "")), str(tag.get("role", ""))])
         if _BOILERPLATE_HINT.search(marker) and tag.name not in ("body", "main", "article", "html"):
             tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
@@ -191,8 +194,20 @@ def _normalise(text: str) -> str:
 
 
 def guess_title(text: str, path: Path) -> str:
-    for line in text.splitlines():
-        stripped = line.strip().lstrip("#").strip()
-        if len(stripped) >= 4 and not stripped.startswith(("-", "*", "•", "✦", "[")):
-            return stripped[:120]
+    """The first Markdown heading, else the first line that reads like a title."""
+    from knowledge.chunking import BOILERPLATE
+
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for line in lines[:40]:
+        if line.startswith("# "):
+            return line[2:].strip()[:120]
+    for line in lines[:40]:
+        plain = line.lstrip("#").strip()
+        if (
+            len(plain.split()) >= 2
+            and not plain.startswith(("-", "*", "•", "✦", "["))
+            and "](" not in plain
+            and not BOILERPLATE.match(plain)
+        ):
+            return plain[:120]
     return path.stem

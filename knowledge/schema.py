@@ -39,7 +39,7 @@ class Step(StrEnum):
         return list(Step).index(self) + 1
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return STEP_TITLES[self]
 
 

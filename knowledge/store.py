@@ -212,7 +212,7 @@ class KnowledgeStore:
         n = min(k, coll.count())
         if n == 0:
             return []
-        res = coll.query(query_texts=[text], n_results=n, where=where)  # type: ignore[arg-type]
+        res = coll.query(query_texts=[text], n_results=n, where=where)
         ids = res["ids"][0]
         docs = (res["documents"] or [[]])[0]
         metas = (res["metadatas"] or [[]])[0]
@@ -225,7 +225,7 @@ class KnowledgeStore:
     def all_documents(
         self, name: str, where: dict[str, Any] | None = None
     ) -> list[tuple[str, str, dict[str, Any]]]:
-        got = self._collections[name].get(where=where, include=["documents", "metadatas"])  # type: ignore[arg-type]
+        got = self._collections[name].get(where=where, include=["documents", "metadatas"])
         docs = got["documents"] or []
         metas = got["metadatas"] or []
         return [
@@ -262,3 +262,10 @@ class KnowledgeStore:
 def open_store(settings: Settings) -> KnowledgeStore:
     location = settings.chroma_url or str(settings.store_dir)
     return KnowledgeStore(_client(settings), location=location)
+
+
+def forget_open_clients() -> None:
+    """Chroma caches one client per path; drop them after the files under a path were replaced."""
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()

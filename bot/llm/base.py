@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -112,8 +112,7 @@ def schema_instruction(schema: type[BaseModel]) -> str:
     )
 
 
-class ReplyFn(Protocol):
-    def __call__(self, messages: Sequence[Message]) -> str: ...
+ReplyFn = Callable[[Sequence[Message]], str]
 
 
 def structured_with_retries(

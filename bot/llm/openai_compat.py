@@ -89,7 +89,7 @@ class OpenAICompatible:
             self._client = ChatOpenAI(
                 model=self.model,
                 base_url=self.base_url,
-                api_key=self._api_key or _PLACEHOLDER_KEY,  # type: ignore[arg-type]
+                api_key=self._api_key or _PLACEHOLDER_KEY,
                 timeout=self.timeout_s,
                 max_retries=self.retries,
                 temperature=self.temperature,

@@ -1,0 +1,294 @@
+"""Retrieval used by the rest of the app: find the question item, its rubric, cited passages.
+
+Dense search (MiniLM in Chroma) and lexical search (BM25 over the same texts)
+are fused by reciprocal rank, which needs no tuning. `evals/bench_knowledge.py`
+measures each on the held-out paraphrase set so the combination earns its place.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from knowledge.models import Citation, QuestionItem, RubricPoint
+from knowledge.store import PASSAGES, QUESTIONS, KnowledgeStore
+
+Mode = Literal["hybrid", "dense", "lexical"]
+RRF_K = 60
+DENSE_POOL = 50
+
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "should",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "us",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "explain",
+        "describe",
+        "tell",
+        "about",
+        "walk",
+        "through",
+        "please",
+    ]
+)
+
+
+def tokenize(text: str) -> list[str]:
+    words = re.findall(r"[a-z0-9]+(?:[-/][a-z0-9]+)*", text.lower())
+    return [_stem(w) for w in words if w not in _STOP]
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+class BM25:
+    """Okapi BM25 over a fixed list of documents."""
+
+    def __init__(self, docs: Sequence[str], k1: float = 1.5, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.docs = [Counter(tokenize(d)) for d in docs]
+        self.lengths = [sum(d.values()) for d in self.docs]
+        self.avg = (sum(self.lengths) / len(self.lengths)) if self.lengths else 0.0
+        df: Counter[str] = Counter()
+        for d in self.docs:
+            df.update(d.keys())
+        n = len(self.docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    def scores(self, query: str) -> list[float]:
+        terms = tokenize(query)
+        out = []
+        for doc, length in zip(self.docs, self.lengths, strict=True):
+            s = 0.0
+            for t in terms:
+                tf = doc.get(t, 0)
+                if tf:
+                    norm = tf + self.k1 * (1 - self.b + self.b * length / (self.avg or 1))
+                    s += self.idf[t] * tf * (self.k1 + 1) / norm
+            out.append(s)
+        return out
+
+
+def rrf(rankings: Iterable[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    fused: dict[str, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, key in enumerate(ranking):
+            fused[key] += 1.0 / (k + rank + 1)
+    return dict(fused)
+
+
+@dataclass(frozen=True)
+class QuestionMatch:
+    item_id: str
+    score: float
+    matched: str  # the phrasing that matched best
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    text: str
+    score: float
+    citation: Citation
+
+
+class _LexicalIndex:
+    """BM25 over one collection, rebuilt when the collection changes size."""
+
+    def __init__(self) -> None:
+        self.size = -1
+        self.ids: list[str] = []
+        self.docs: list[str] = []
+        self.metas: list[dict[str, Any]] = []
+        self.bm25: BM25 | None = None
+
+    def refresh(self, store: KnowledgeStore, name: str) -> None:
+        count = store.collection(name).count()
+        if count == self.size and self.bm25 is not None:
+            return
+        rows = store.all_documents(name)
+        self.ids = [r[0] for r in rows]
+        self.docs = [r[1] for r in rows]
+        self.metas = [r[2] for r in rows]
+        self.bm25 = BM25(self.docs)
+        self.size = count
+
+
+class Retriever:
+    """Read-side API of the knowledge base. Cheap to create; holds a BM25 cache."""
+
+    def __init__(self, store: KnowledgeStore, *, mode: Mode = "hybrid") -> None:
+        self.store = store
+        self.mode = mode
+        self._lexical = {QUESTIONS: _LexicalIndex(), PASSAGES: _LexicalIndex()}
+
+    # -- questions ----------------------------------------------------------------------------
+    def find_question(
+        self,
+        text: str,
+        k: int = 5,
+        kinds: Sequence[str] = ("concept", "extracted"),
+        mode: Mode | None = None,
+    ) -> list[QuestionMatch]:
+        """Items best matching a free-text question, best first, one entry per item."""
+        mode = mode or self.mode
+        if not text.strip():
+            return []
+        where = {"kind": {"$in": list(kinds)}}
+        rankings: list[list[str]] = []
+        matched: dict[str, tuple[float, str]] = {}
+        if mode in ("hybrid", "dense"):
+            dense_items: list[str] = []
+            for hit in self.store.query(QUESTIONS, text, DENSE_POOL, where):
+                item_id = str(hit.metadata["item_id"])
+                if item_id not in matched or hit.similarity > matched[item_id][0]:
+                    matched[item_id] = (hit.similarity, hit.document)
+                if item_id not in dense_items:
+                    dense_items.append(item_id)
+            rankings.append(dense_items)
+        if mode in ("hybrid", "lexical"):
+            rankings.append(self._lexical_items(text, kinds, matched))
+        fused = rrf(rankings)
+        ranked = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        return [QuestionMatch(i, fused[i], matched.get(i, (0.0, ""))[1]) for i in ranked]
+
+    def _lexical_items(
+        self, text: str, kinds: Sequence[str], matched: dict[str, tuple[float, str]]
+    ) -> list[str]:
+        index = self._lexical[QUESTIONS]
+        index.refresh(self.store, QUESTIONS)
+        assert index.bm25 is not None
+        best: dict[str, float] = {}
+        for score, doc, meta in zip(index.bm25.scores(text), index.docs, index.metas, strict=True):
+            if score <= 0 or meta.get("kind") not in kinds:
+                continue
+            item_id = str(meta["item_id"])
+            if score > best.get(item_id, 0.0):
+                best[item_id] = score
+                matched.setdefault(item_id, (0.0, doc))
+        return sorted(best, key=lambda i: -best[i])[:DENSE_POOL]
+
+    def item(self, item_id: str) -> QuestionItem:
+        found = self.store.item(item_id)
+        if found is None:
+            raise KeyError(f"no question item with id {item_id!r} in the knowledge base")
+        return found
+
+    def rubric(self, item_id: str) -> list[RubricPoint]:
+        return list(self.item(item_id).rubric)
+
+    def best_item(
+        self, text: str, kinds: Sequence[str] = ("concept", "extracted")
+    ) -> QuestionItem | None:
+        matches = self.find_question(text, k=1, kinds=kinds)
+        return self.item(matches[0].item_id) if matches else None
+
+    # -- passages -----------------------------------------------------------------------------
+    def search_passages(self, query: str, k: int = 5, mode: Mode | None = None) -> list[PassageHit]:
+        mode = mode or self.mode
+        if not query.strip():
+            return []
+        rows: dict[str, tuple[str, dict[str, Any]]] = {}
+        rankings: list[list[str]] = []
+        if mode in ("hybrid", "dense"):
+            hits = self.store.query(PASSAGES, query, DENSE_POOL)
+            rows.update({h.id: (h.document, h.metadata) for h in hits})
+            rankings.append([h.id for h in hits])
+        if mode in ("hybrid", "lexical"):
+            index = self._lexical[PASSAGES]
+            index.refresh(self.store, PASSAGES)
+            assert index.bm25 is not None
+            scored = sorted(
+                (
+                    (s, i)
+                    for s, i in zip(index.bm25.scores(query), range(len(index.ids)), strict=True)
+                    if s > 0
+                ),
+                reverse=True,
+            )[:DENSE_POOL]
+            for _, i in scored:
+                rows.setdefault(index.ids[i], (index.docs[i], index.metas[i]))
+            rankings.append([index.ids[i] for _, i in scored])
+        fused = rrf(rankings)
+        top = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        return [self._passage(rows[i][0], rows[i][1], fused[i], query) for i in top]
+
+    @staticmethod
+    def _passage(text: str, meta: dict[str, Any], score: float, query: str) -> PassageHit:
+        return PassageHit(
+            text=text,
+            score=score,
+            citation=Citation(
+                source_id=str(meta.get("source_id", "")),
+                title=str(meta.get("title", "")),
+                heading=str(meta.get("heading", "")),
+                snippet=best_snippet(text, query),
+                start=int(meta["start"]) if "start" in meta else None,
+                end=int(meta["end"]) if "end" in meta else None,
+            ),
+        )
+
+
+def best_snippet(text: str, query: str, width: int = 240) -> str:
+    """The sentence-aligned window of `text` sharing most words with the query."""
+    sentences = re.split(r"(?<=[.!?])\s+|\n+", text.strip())
+    terms = set(tokenize(query))
+    if not sentences:
+        return text[:width]
+    best = max(sentences, key=lambda s: len(terms & set(tokenize(s))))
+    return best if len(best) <= width else best[: width - 1] + "…"

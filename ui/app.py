@@ -1,0 +1,15 @@
+"""Panelist's Streamlit entry point: `panelist ui` or `make run`."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="Panelist", page_icon="🎙️", layout="wide")
+
+pages = st.navigation(
+    [
+        st.Page("pages/ask.py", title="Ask", icon="💬", default=True),
+        st.Page("pages/knowledge.py", title="Knowledge", icon="📚"),
+    ]
+)
+pages.run()

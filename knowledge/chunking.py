@@ -24,6 +24,8 @@ _BULLET = re.compile(r"^(\s*)(?:[-*+•◦▪●‣–]|\d{1,3}[.)]|[a-z][.)])\s
 _QUESTION_PREFIX = re.compile(
     r"^\s*(?:[-*+•◦▪●]\s*)?(?:(?:Question|Q)\s*\d*\s*[:.)-]\s*|\d{1,3}[.)]\s+)?", re.I
 )
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
+_INNER_NUMBER = re.compile(r"(?<=[^\s\d])\d{1,3}[.)]\s+(?=[A-Z])")
 BOILERPLATE = re.compile(
     r"^\s*(image by|photo by|image generated|open in app|listen|share|more|follow(ing)?|"
     r"sign (up|in)|get unlimited access|✦|\[?become a member|written by|\d+(\.\d+)?k? followers)",
@@ -81,7 +83,11 @@ def question_text(line: str) -> str | None:
     stripped = line.strip()
     if not stripped.endswith("?") and "?" not in stripped[-3:]:
         return None
-    body = _QUESTION_PREFIX.sub("", stripped).strip()
+    body = _QUESTION_PREFIX.sub("", _EMPHASIS.sub("", stripped)).strip()
+    # Web copies glue junk before the number ("site.com18. How do ..."): start at the number.
+    numbered = _INNER_NUMBER.search(body[:60])
+    if numbered:
+        body = body[numbered.end() :]
     return body if len(body.split()) >= 3 else None
 
 

@@ -1,0 +1,77 @@
+"""Recall of question retrieval on held-out paraphrases (`evals/datasets/retrieval_paraphrases.*`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from knowledge.retrieval import Mode, Retriever
+
+DATASETS = Path(__file__).resolve().parent / "datasets"
+PARAPHRASES = DATASETS / "retrieval_paraphrases.v1.jsonl"
+
+
+class Paraphrase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    query: str
+    expected: str
+    style: str
+
+
+def load_paraphrases(path: Path = PARAPHRASES) -> list[Paraphrase]:
+    cases = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                cases.append(Paraphrase.model_validate_json(line))
+            except ValueError as exc:
+                raise ValueError(f"{path}:{n}: {exc}") from exc
+    return cases
+
+
+@dataclass
+class RecallReport:
+    mode: str
+    n: int
+    recall_at_1: float
+    recall_at_5: float
+    misses: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "n": self.n,
+            "recall@1": round(self.recall_at_1, 4),
+            "recall@5": round(self.recall_at_5, 4),
+            "misses": self.misses,
+        }
+
+
+def evaluate(retriever: Retriever, cases: list[Paraphrase], mode: Mode = "hybrid") -> RecallReport:
+    at1 = at5 = 0
+    misses: list[dict[str, object]] = []
+    for case in cases:
+        ranked = [m.item_id for m in retriever.find_question(case.query, k=5, mode=mode)]
+        at1 += bool(ranked) and ranked[0] == case.expected
+        at5 += case.expected in ranked
+        if not ranked or ranked[0] != case.expected:
+            misses.append(
+                {"id": case.id, "query": case.query, "expected": case.expected, "got": ranked[:3]}
+            )
+    n = len(cases) or 1
+    return RecallReport(mode, len(cases), at1 / n, at5 / n, misses)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual inspection
+    from bot.settings import Settings
+    from knowledge.ingest import ensure_index
+
+    store = ensure_index(Settings()).store
+    for mode in ("dense", "lexical", "hybrid"):
+        report = evaluate(Retriever(store), load_paraphrases(), mode)  # type: ignore[arg-type]
+        print(json.dumps({k: v for k, v in report.as_dict().items() if k != "misses"}))

@@ -22,10 +22,12 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
+eval_app = typer.Typer(help="Measure the grader on labelled data.", no_args_is_help=True)
 kb_app = typer.Typer(
     help="Inspect, validate and (re)build the knowledge base.", no_args_is_help=True
 )
 app.add_typer(kb_app, name="kb")
+app.add_typer(eval_app, name="eval")
 
 console = Console()
 err = Console(stderr=True)
@@ -318,6 +320,98 @@ def ask(
         console.print(f"  [{n}] {cite.label()}")
         if cite.snippet:
             console.print(f"      [dim]{cite.snippet}[/dim]")
+
+
+@eval_app.command("grading")
+def eval_grading(
+    dataset: Annotated[
+        Path,
+        typer.Option(envvar="PANELIST_EVAL_DATASET", help="JSONL dataset of labelled answers."),
+    ] = Path("evals/datasets/grading.v1.jsonl"),
+    grader: Annotated[
+        str,
+        typer.Option(envvar="PANELIST_EVAL_GRADER", help="embedded | llm | hybrid | keyword"),
+    ] = "embedded",
+    split: Annotated[
+        str | None, typer.Option(envvar="PANELIST_EVAL_SPLIT", help="dev or test (default: all)")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(envvar="PANELIST_EVAL_OUT", help="Directory for the run's files.")
+    ] = Path("evals/runs/latest"),
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the intervals.")] = 1000,
+) -> None:
+    """Grade every labelled answer and write metrics.json, cases.jsonl and reports."""
+    from bot.grading import Grader, make_grader
+    from bot.llm import LLMError, build_chat_model
+    from evals.dataset import DatasetError, load_cases
+    from evals.harness import constant_baseline, predict, write_run
+    from evals.metrics import Prediction
+
+    if grader not in ("embedded", "llm", "hybrid", "keyword"):
+        err.print(f"[red]Unknown grader {grader!r}[/red]: use embedded, llm, hybrid or keyword.")
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        cases = load_cases(dataset, split)
+        everything = load_cases(dataset)
+    except (OSError, DatasetError) as exc:
+        err.print(f"[red]Cannot read the dataset:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        model = build_chat_model(settings) if grader in ("llm", "hybrid") else None
+        chosen = make_grader(grader, model)  # type: ignore[arg-type]
+    except (LLMError, ValueError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+    def graded(name: str, g: Grader) -> list[Prediction]:
+        bar, update = _progress_bar(f"grading ({name})")
+        with bar:
+            return predict(g, cases, progress=lambda done, total: update("answers", done, total))
+
+    preds = graded(chosen.name, chosen)
+    dev = [c.gold.score for c in everything if c.split == "dev"] or [c.gold.score for c in cases]
+    baselines = {"constant (dev mean)": constant_baseline(cases, round(sum(dev) / len(dev), 2))}
+    if grader != "keyword":
+        baselines["keyword overlap"] = graded("keyword", make_grader("keyword"))
+    metrics = write_run(
+        out,
+        preds,
+        chosen.name,
+        dataset=dataset,
+        split=split,
+        baselines=baselines,
+        bootstrap=bootstrap,
+    )
+    from evals.report import markdown_table
+
+    console.print(markdown_table(metrics))
+    console.print(f"Wrote {out}/metrics.json, cases.jsonl, report.md, report.html")
+
+
+@eval_app.command("compare")
+def eval_compare(
+    run_a: Annotated[Path, typer.Argument(help="Baseline run directory.")],
+    run_b: Annotated[Path, typer.Argument(help="Candidate run directory.")],
+) -> None:
+    """Paired differences between two grading runs (B minus A)."""
+    from evals.harness import compare_runs
+
+    try:
+        result = compare_runs(run_a, run_b)
+    except (OSError, ValueError, KeyError) as exc:
+        err.print(f"[red]Cannot compare:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    table = Table("metric", str(result["a"]["grader"]), str(result["b"]["grader"]), "delta")  # type: ignore[index]
+    for name, row in result["metrics"].items():  # type: ignore[attr-defined]
+        table.add_row(name, f"{row['a']:.3f}", f"{row['b']:.3f}", f"{row['delta']:+.3f}")
+    console.print(table)
+    lo, hi = (float(x) for x in result["abs_error_delta_ci95"])  # type: ignore[attr-defined]
+    console.print(
+        f"{result['paired_cases']} paired cases; mean change in |score error| "
+        f"{result['abs_error_delta_mean']:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}); "
+        f"B better on {result['b_better']}, worse on {result['b_worse']} cases."
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

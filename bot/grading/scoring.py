@@ -1,0 +1,50 @@
+"""The overall score is arithmetic over verdicts and weights, never an LLM's opinion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.grading.models import CREDIT, Credit, Feedback, Miss, PointVerdict, Status
+from knowledge.models import RubricPoint
+
+
+def weighted_score(verdicts: Sequence[PointVerdict], points: Sequence[RubricPoint]) -> float:
+    """4 x (weight covered + half the weight partly covered) / total weight, rounded to 0.01."""
+    weights = {p.id: p.weight for p in points}
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    earned = sum(weights.get(v.point_id, 0.0) * CREDIT[v.status] for v in verdicts)
+    return round(min(4.0, max(0.0, 4.0 * earned / total)), 2)
+
+
+def build_feedback(
+    verdicts: Sequence[PointVerdict], points: Sequence[RubricPoint], warnings: Sequence[str] = ()
+) -> Feedback:
+    by_id = {p.id: p for p in points}
+    credited = [
+        Credit(
+            point_id=v.point_id, point=by_id[v.point_id].text, evidence=v.evidence, status=v.status
+        )
+        for v in verdicts
+        if v.status is not Status.MISSED and v.evidence
+    ]
+    missed = sorted(
+        (
+            Miss(
+                point_id=v.point_id,
+                point=by_id[v.point_id].text,
+                weight=by_id[v.point_id].weight,
+                citation=by_id[v.point_id].source,
+            )
+            for v in verdicts
+            if v.status is not Status.COVERED
+        ),
+        key=lambda m: -m.weight,
+    )
+    n_cov = sum(v.status is Status.COVERED for v in verdicts)
+    n_par = sum(v.status is Status.PARTIAL for v in verdicts)
+    summary = (
+        f"Covered {n_cov} of {len(points)} points" + (f", {n_par} partly" if n_par else "") + "."
+    )
+    return Feedback(summary=summary, credited=credited, missed=missed, warnings=list(warnings))

@@ -1,0 +1,102 @@
+"""Labelled grading cases (JSONL, one case a line), validated strictly with file and line on error."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from knowledge.models import Citation, RubricPoint
+
+DATASETS = Path(__file__).resolve().parent / "datasets"
+GRADING = DATASETS / "grading.v1.jsonl"
+ATTACK_TAGS = ("stuffing", "injection", "wrong")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CasePoint(Strict):
+    id: str
+    text: str
+    weight: float = Field(default=1.0, gt=0)
+
+
+class Gold(Strict):
+    covered: list[str] | None = None
+    partial: list[str] | None = None
+    score: float = Field(ge=0, le=4)
+
+
+class EvalCase(Strict):
+    id: str
+    question: str
+    rubric: list[CasePoint] | None = None
+    reference: str | None = None
+    answer: str
+    gold: Gold
+    tags: list[str] = Field(default_factory=list)
+    item_id: str | None = None
+    split: str | None = None
+
+    @model_validator(mode="after")
+    def _rubric_or_reference(self) -> EvalCase:
+        if not self.rubric and not (self.reference and self.reference.strip()):
+            raise ValueError("a case needs a rubric or a reference answer")
+        if self.rubric and self.gold.covered is not None:
+            unknown = set(self.gold.covered) - {p.id for p in self.rubric}
+            if unknown:
+                raise ValueError(f"gold.covered names unknown points: {sorted(unknown)}")
+        return self
+
+    @property
+    def question_key(self) -> str:
+        """Cases about the same question are one cluster for bootstrap intervals."""
+        return self.item_id or self.question
+
+    def rubric_points(self) -> list[RubricPoint]:
+        cite = Citation(source_id=f"eval:{self.question_key}", title="Eval rubric")
+        if self.rubric:
+            return [
+                RubricPoint(id=p.id, text=p.text, weight=p.weight, source=cite) for p in self.rubric
+            ]
+        return points_from_reference(self.reference or "", cite)
+
+
+def points_from_reference(reference: str, cite: Citation) -> list[RubricPoint]:
+    """Derive rubric points from a reference answer: one point per substantive sentence."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", reference) if s.strip()]
+    kept = [s.lstrip("-*• ").strip() for s in sentences if len(s.split()) >= 4]
+    return [
+        RubricPoint(id=f"r{n}", text=text, weight=1.0, source=cite)
+        for n, text in enumerate(kept or [reference.strip()], start=1)
+    ]
+
+
+class DatasetError(ValueError):
+    pass
+
+
+def load_cases(path: Path, split: str | None = None) -> list[EvalCase]:
+    cases, errors = [], []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            cases.append(EvalCase.model_validate_json(line))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            errors.append(f"{path}:{n}: {where}: {first['msg']}")
+    if errors:
+        raise DatasetError("\n".join(errors[:20]))
+    ids = [c.id for c in cases]
+    if len(ids) != len(set(ids)):
+        raise DatasetError(f"{path}: duplicate case ids")
+    if split:
+        cases = [c for c in cases if c.split == split]
+        if not cases:
+            raise DatasetError(f"{path}: no cases in split {split!r}")
+    return cases

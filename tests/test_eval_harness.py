@@ -1,0 +1,105 @@
+"""`panelist eval grading` and `eval compare` on a small dataset, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from evals.dataset import DatasetError, load_cases
+from evals.metrics import qwk
+
+pytestmark = pytest.mark.slow
+SMALL = Path(__file__).parent / "data" / "grading_small.jsonl"
+runner = CliRunner()
+
+
+def _run(out: Path, grader: str, *extra: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "grading",
+            "--dataset",
+            str(SMALL),
+            "--grader",
+            grader,
+            "--out",
+            str(out),
+            "--bootstrap",
+            "50",
+            *extra,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "metrics.json").read_text())
+
+
+def test_grading_run_writes_the_eval_log(tmp_path: Path) -> None:
+    metrics = _run(tmp_path / "emb", "embedded")
+    for key in ("n_cases", "grader", "point", "score", "attacks", "by_tag", "latency_ms"):
+        assert key in metrics
+    assert set(metrics["point"]) >= {"precision", "recall", "f1"}
+    assert set(metrics["score"]) >= {"qwk", "spearman", "pearson", "mae", "rmse"}
+    assert set(metrics["attacks"]) >= {"n", "success_rate"}
+    assert metrics["by_tag"]["empty"] == {"n": 3, "mean_gold": 0.0, "mean_pred": 0.0}
+    assert set(metrics["latency_ms"]) >= {"p50", "p95"}
+    assert metrics["attacks"]["n"] == 6
+    assert (
+        "keyword overlap" in metrics["baselines"] and "constant (dev mean)" in metrics["baselines"]
+    )
+    assert (
+        metrics["ci95"]["point.f1"][0] <= metrics["point"]["f1"] <= metrics["ci95"]["point.f1"][1]
+    )
+    cases = [
+        json.loads(line) for line in (tmp_path / "emb" / "cases.jsonl").read_text().splitlines()
+    ]
+    assert len(cases) == metrics["n_cases"] == 13
+    assert all("verdicts" in c and "latency_ms" in c for c in cases)
+    ref = next(c for c in cases if c["id"] == "ref-only")
+    assert [v["point_id"] for v in ref["verdicts"]] == ["r1", "r2", "r3"]  # derived from reference
+    for name in (
+        "report.md",
+        "report.html",
+        "confusion.png",
+        "scores.png",
+        "calibration.png",
+        "tags.png",
+    ):
+        assert (tmp_path / "emb" / name).stat().st_size > 0
+    assert "data:image/png;base64," in (tmp_path / "emb" / "report.html").read_text()
+
+
+def test_split_and_compare(tmp_path: Path) -> None:
+    test_only = _run(tmp_path / "test", "embedded", "--split", "test")
+    assert test_only["n_cases"] == 5
+    _run(tmp_path / "kw", "keyword")
+    _run(tmp_path / "emb", "embedded")
+    result = runner.invoke(app, ["eval", "compare", str(tmp_path / "kw"), str(tmp_path / "emb")])
+    assert result.exit_code == 0, result.output
+    assert "13 paired cases" in " ".join(result.output.split())
+    assert "point.f1" in result.output
+
+
+def test_bad_inputs_are_reported(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "question": "q", "answer": "a", "gold": {"score": 9}}\n')
+    with pytest.raises(DatasetError, match="bad.jsonl:1"):
+        load_cases(bad)
+    result = runner.invoke(
+        app, ["eval", "grading", "--dataset", str(bad), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2 and "Cannot read the dataset" in result.output
+    result = runner.invoke(app, ["eval", "grading", "--dataset", str(SMALL), "--grader", "llm"])
+    assert result.exit_code == 2 and "needs an LLM" in result.output
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [([0, 1, 2, 3, 4], [0, 1, 2, 3, 4], 1.0), ([0, 0, 4, 4], [4, 4, 0, 0], -1.0)],
+)
+def test_qwk_known_values(gold: list[int], pred: list[int], expected: float) -> None:
+    assert qwk(gold, pred) == pytest.approx(expected)

@@ -87,7 +87,7 @@ def test_split_and_compare(tmp_path: Path) -> None:
 def test_bad_inputs_are_reported(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "question": "q", "answer": "a", "gold": {"score": 9}}\n')
-    with pytest.raises(DatasetError, match="bad.jsonl:1"):
+    with pytest.raises(DatasetError, match=r"bad\.jsonl:1"):
         load_cases(bad)
     result = runner.invoke(
         app, ["eval", "grading", "--dataset", str(bad), "--out", str(tmp_path / "o")]

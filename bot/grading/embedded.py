@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.grading.models import Flag, Grade, PointVerdict, Status
-from bot.grading.scoring import build_feedback, weighted_score
+from bot.grading.scoring import assemble_grade
 from bot.grading.text import (
     MAX_ANSWER_CHARS,
     Span,
@@ -250,11 +250,11 @@ class EmbeddedGrader:
                     note=f"p={p:.2f}, similarity={feats[j][0]:.2f}",
                 )
             )
-        return Grade(
-            verdicts=verdicts,
-            score_0_4=weighted_score(verdicts, points),
-            grader=self.name,
+        return assemble_grade(
+            verdicts,
+            points,
+            self.name,
             flags=view.flags,
-            feedback=build_feedback(verdicts, points, view.warnings),
-            answer_chars_graded=len(view.graded),
+            warnings=view.warnings,
+            chars_graded=len(view.graded),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.grading.models import Grade, PointVerdict, Status
-from bot.grading.scoring import build_feedback, weighted_score
+from bot.grading.scoring import assemble_grade
 from bot.grading.text import content_words
 from knowledge.models import RubricPoint
 
@@ -36,10 +36,4 @@ class KeywordGrader:
                 else Status.MISSED
             )
             verdicts.append(PointVerdict(point_id=p.id, status=status, confidence=round(hit, 3)))
-        return Grade(
-            verdicts=verdicts,
-            score_0_4=weighted_score(verdicts, points),
-            grader=self.name,
-            feedback=build_feedback(verdicts, points),
-            answer_chars_graded=len(answer),
-        )
+        return assemble_grade(verdicts, points, self.name, chars_graded=len(answer))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from bot.grading.embedded import EmbeddedGrader, prepare
 from bot.grading.models import Grade, PointVerdict, Status
-from bot.grading.scoring import build_feedback, weighted_score
+from bot.grading.scoring import assemble_grade
 from bot.grading.text import Span, manipulation_spans
 from bot.llm import ChatModel, LLMError, user
 from bot.prompts import render
@@ -104,13 +104,13 @@ class LLMJudge:
             or PointVerdict(point_id=p.id, status=Status.MISSED, confidence=0.5, note="no verdict")
             for p in points
         ]
-        return Grade(
-            verdicts=verdicts,
-            score_0_4=weighted_score(verdicts, points),
-            grader=self.name,
+        return assemble_grade(
+            verdicts,
+            points,
+            self.name,
             flags=view.flags,
-            feedback=build_feedback(verdicts, points, view.warnings),
-            answer_chars_graded=len(view.graded),
+            warnings=view.warnings,
+            chars_graded=len(view.graded),
         )
 
 
@@ -135,11 +135,11 @@ class HybridGrader:
                 update={"fallback_reason": f"LLM judge failed ({exc.reason}): {exc}"}
             )
         verdicts = [judged.get(v.point_id, v) for v in base.verdicts]
-        return base.model_copy(
-            update={
-                "verdicts": verdicts,
-                "score_0_4": weighted_score(verdicts, points),
-                "grader": self.name,
-                "feedback": build_feedback(verdicts, points, base.feedback.warnings),
-            }
+        return assemble_grade(
+            verdicts,
+            points,
+            self.name,
+            flags=base.flags,
+            warnings=base.feedback.warnings,
+            chars_graded=base.answer_chars_graded,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.grading.models import CREDIT, Credit, Feedback, Miss, PointVerdict, Status
+from bot.grading.models import CREDIT, Credit, Feedback, Flag, Grade, Miss, PointVerdict, Status
 from knowledge.models import RubricPoint
 
 
@@ -48,3 +48,23 @@ def build_feedback(
         f"Covered {n_cov} of {len(points)} points" + (f", {n_par} partly" if n_par else "") + "."
     )
     return Feedback(summary=summary, credited=credited, missed=missed, warnings=list(warnings))
+
+
+def assemble_grade(
+    verdicts: Sequence[PointVerdict],
+    points: Sequence[RubricPoint],
+    grader: str,
+    *,
+    flags: Sequence[Flag] = (),
+    warnings: Sequence[str] = (),
+    chars_graded: int = 0,
+) -> Grade:
+    """A grade whose score and feedback are derived from its verdicts, always the same way."""
+    return Grade(
+        verdicts=list(verdicts),
+        score_0_4=weighted_score(verdicts, points),
+        grader=grader,
+        flags=list(flags),
+        feedback=build_feedback(verdicts, points, warnings),
+        answer_chars_graded=chars_graded,
+    )

@@ -1,8 +1,9 @@
 """Retrieval used by the rest of the app: find the question item, its rubric, cited passages.
 
-Dense search (MiniLM in Chroma) and lexical search (BM25 over the same texts)
-are fused by reciprocal rank, which needs no tuning. `evals/bench_knowledge.py`
-measures each on the held-out paraphrase set so the combination earns its place.
+Questions: dense similarity to an item's phrasings, model answer and rubric,
+plus BM25, combined with fixed weights. Passages: dense and BM25 fused by
+reciprocal rank. `evals/bench_knowledge.py` measures every mode on the
+held-out paraphrases, so each part of the combination earns its place.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from knowledge.models import Citation, QuestionItem, RubricPoint
-from knowledge.store import PASSAGES, QUESTIONS, KnowledgeStore
+from knowledge.store import PASSAGES, QUESTIONS, RUBRIC, KnowledgeStore
 
-Mode = Literal["hybrid", "dense", "lexical"]
+Mode = Literal["hybrid", "dense", "phrasing", "lexical"]
 RRF_K = 60
-DENSE_POOL = 50
+DENSE_POOL = 100
+# Chosen by leave-one-out on the corpus's alternative phrasings (see evals/bench_knowledge.py).
+W_ANSWER = 1.0
+W_RUBRIC = 0.5
+W_LEXICAL = 0.2
 
 _STOP = frozenset(
     [
@@ -185,43 +190,76 @@ class Retriever:
         kinds: Sequence[str] = ("concept", "extracted"),
         mode: Mode | None = None,
     ) -> list[QuestionMatch]:
-        """Items best matching a free-text question, best first, one entry per item."""
+        """Items best matching a free-text question, best first, one entry per item.
+
+        An item's score adds up how close the query is to its phrasings, to its
+        model answer and to its closest rubric point, plus BM25 on the question
+        and answer text. The weights were chosen on the corpus's own alternative
+        phrasings (leave-one-out), never on the held-out paraphrases.
+        """
         mode = mode or self.mode
         if not text.strip():
             return []
-        where = {"kind": {"$in": list(kinds)}}
-        rankings: list[list[str]] = []
-        matched: dict[str, tuple[float, str]] = {}
-        if mode in ("hybrid", "dense"):
-            dense_items: list[str] = []
-            for hit in self.store.query(QUESTIONS, text, DENSE_POOL, where):
-                item_id = str(hit.metadata["item_id"])
-                if item_id not in matched or hit.similarity > matched[item_id][0]:
-                    matched[item_id] = (hit.similarity, hit.document)
-                if item_id not in dense_items:
-                    dense_items.append(item_id)
-            rankings.append(dense_items)
-        if mode in ("hybrid", "lexical"):
-            rankings.append(self._lexical_items(text, kinds, matched))
-        fused = rrf(rankings)
-        ranked = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-        return [QuestionMatch(i, fused[i], matched.get(i, (0.0, ""))[1]) for i in ranked]
+        kind_filter = {"kind": {"$in": list(kinds)}}
+        matched: dict[str, str] = {}
+        parts: list[tuple[float, dict[str, float]]] = []
+        if mode != "lexical":
+            from knowledge.embeddings import embed
 
-    def _lexical_items(
-        self, text: str, kinds: Sequence[str], matched: dict[str, tuple[float, str]]
-    ) -> list[str]:
+            vector = [float(x) for x in embed([text])[0]]
+            phrasings = self._best_per_item(
+                QUESTIONS, text, vector, {"$and": [kind_filter, {"role": "phrasing"}]}, matched
+            )
+            parts.append((1.0, phrasings))
+            if mode in ("dense", "hybrid"):
+                answers = {"$and": [kind_filter, {"role": "answer"}]}
+                parts.append(
+                    (W_ANSWER, self._best_per_item(QUESTIONS, text, vector, answers, None))
+                )
+                parts.append((W_RUBRIC, self._best_per_item(RUBRIC, text, vector, None, None)))
+        if mode in ("hybrid", "lexical"):
+            parts.append((W_LEXICAL if mode == "hybrid" else 1.0, self._lexical_items(text, kinds)))
+        candidates = set(parts[0][1])  # phrasing hits (or BM25 hits in lexical mode)
+        if mode == "hybrid":
+            candidates |= set(parts[-1][1])
+        total: dict[str, float] = {}
+        for item_id in candidates:
+            total[item_id] = sum(
+                w * scores.get(item_id, min(scores.values(), default=0.0)) for w, scores in parts
+            )
+        ranked = sorted(total, key=lambda i: (-total[i], i))[:k]
+        return [QuestionMatch(i, total[i], matched.get(i, "")) for i in ranked]
+
+    def _best_per_item(
+        self,
+        collection: str,
+        text: str,
+        vector: list[float],
+        where: dict[str, Any] | None,
+        matched: dict[str, str] | None,
+    ) -> dict[str, float]:
+        best: dict[str, float] = {}
+        for hit in self.store.query(collection, text, DENSE_POOL, where, vector=vector):
+            item_id = str(hit.metadata["item_id"])
+            if hit.similarity > best.get(item_id, -1.0):
+                best[item_id] = hit.similarity
+                if matched is not None:
+                    matched[item_id] = hit.document
+        return best
+
+    def _lexical_items(self, text: str, kinds: Sequence[str]) -> dict[str, float]:
+        """BM25 over each item's question and answer, scaled so the best item scores 1."""
         index = self._lexical[QUESTIONS]
         index.refresh(self.store, QUESTIONS)
         assert index.bm25 is not None
         best: dict[str, float] = {}
-        for score, doc, meta in zip(index.bm25.scores(text), index.docs, index.metas, strict=True):
-            if score <= 0 or meta.get("kind") not in kinds:
+        for score, meta in zip(index.bm25.scores(text), index.metas, strict=True):
+            if score <= 0 or meta.get("role") != "answer" or meta.get("kind") not in kinds:
                 continue
             item_id = str(meta["item_id"])
-            if score > best.get(item_id, 0.0):
-                best[item_id] = score
-                matched.setdefault(item_id, (0.0, doc))
-        return sorted(best, key=lambda i: -best[i])[:DENSE_POOL]
+            best[item_id] = max(score, best.get(item_id, 0.0))
+        top = max(best.values(), default=0.0)
+        return {i: s / top for i, s in best.items()} if top else {}
 
     def item(self, item_id: str) -> QuestionItem:
         found = self.store.item(item_id)

@@ -25,7 +25,7 @@ from knowledge.models import Chunk, QuestionItem, RubricPoint
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 QUESTIONS = "panelist_questions"
 RUBRIC = "panelist_rubric"
 PASSAGES = "panelist_passages"
@@ -152,10 +152,24 @@ class KnowledgeStore:
                     "step": item.step.value if item.step else "",
                     "source_id": source_id,
                     "canonical": n == 0,
+                    "role": "phrasing",
                 }
                 if n == 0:
                     meta["item_json"] = item.model_dump_json()
                 q_meta.append(meta)
+            # What the item is about, beyond how it is asked: matched by scenario-style questions.
+            q_ids.append(f"{item.id}::answer")
+            q_docs.append(item_profile(item))
+            q_meta.append(
+                {
+                    "item_id": item.id,
+                    "kind": item.kind,
+                    "step": item.step.value if item.step else "",
+                    "source_id": source_id,
+                    "canonical": False,
+                    "role": "answer",
+                }
+            )
             for point in item.rubric:
                 # Generic framework points are shared by many design steps: one row each.
                 r_ids.append(point.id)
@@ -207,12 +221,23 @@ class KnowledgeStore:
         return removed
 
     # -- reads ----------------------------------------------------------------------------
-    def query(self, name: str, text: str, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+    def query(
+        self,
+        name: str,
+        text: str,
+        k: int,
+        where: dict[str, Any] | None = None,
+        vector: Sequence[float] | None = None,
+    ) -> list[Hit]:
+        """Nearest rows to `text` (or to its precomputed `vector`), best first."""
         coll = self._collections[name]
         n = min(k, coll.count())
         if n == 0:
             return []
-        res = coll.query(query_texts=[text], n_results=n, where=where)
+        if vector is not None:
+            res = coll.query(query_embeddings=[list(vector)], n_results=n, where=where)
+        else:
+            res = coll.query(query_texts=[text], n_results=n, where=where)
         ids = res["ids"][0]
         docs = (res["documents"] or [[]])[0]
         metas = (res["metadatas"] or [[]])[0]
@@ -269,3 +294,9 @@ def forget_open_clients() -> None:
     from chromadb.api.client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()
+
+
+def item_profile(item: QuestionItem) -> str:
+    """The question with its model answer (or rubric), as one searchable text."""
+    body = item.model_answer or " ".join(p.text for p in item.rubric)
+    return f"{item.question}\n{body}"

@@ -48,6 +48,14 @@ def run(docs: Path, out: Path) -> dict[str, object]:
         corpus_s = time.perf_counter() - t0
         counts = ready.store.counts()
 
+        # Recall is measured on the shipped corpus alone, as the held-out set targets it.
+        retriever = Retriever(ready.store)
+        cases = load_paraphrases()
+        recall = {
+            mode: evaluate(retriever, cases, mode).as_dict()  # type: ignore[arg-type]
+            for mode in tqdm(("phrasing", "dense", "lexical", "hybrid"), desc="recall", unit="mode")
+        }
+
         files = sorted(p for p in docs.rglob("*") if p.suffix.lower() in SUPPORTED)
         size = sum(p.stat().st_size for p in files)
         t0 = time.perf_counter()
@@ -58,7 +66,6 @@ def run(docs: Path, out: Path) -> dict[str, object]:
         reingest_s = time.perf_counter() - t0
 
         retriever = Retriever(ready.store)
-        cases = load_paraphrases()
         retriever.find_question("warm up")
         retriever.search_passages("warm up")
         question_ms, passage_ms = [], []
@@ -69,10 +76,6 @@ def run(docs: Path, out: Path) -> dict[str, object]:
             t0 = time.perf_counter()
             retriever.search_passages(case.query, k=5)
             passage_ms.append((time.perf_counter() - t0) * 1000)
-        recall = {
-            mode: evaluate(retriever, cases, mode).as_dict()  # type: ignore[arg-type]
-            for mode in tqdm(("dense", "lexical", "hybrid"), desc="recall", unit="mode")
-        }
 
     result: dict[str, object] = {
         "machine": f"{platform.machine()}, {platform.python_version()}",
@@ -132,6 +135,9 @@ def _markdown(r: dict[str, object]) -> str:
     lines += [
         "",
         "## Question retrieval on held-out paraphrases",
+        "",
+        "Measured on the shipped corpus; `phrasing` matches the items' questions only, `dense` adds",
+        "the model answer and rubric, `hybrid` adds BM25 (see `knowledge/retrieval.py`).",
         "",
         "| mode | n | recall@1 | recall@5 |",
         "|---|---|---|---|",

@@ -75,8 +75,11 @@ def point_prf(preds: Sequence[Prediction]) -> dict[str, float]:
 
 
 def score_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
+    import warnings
+
     from scipy.stats import pearsonr, spearmanr
 
+    warnings.simplefilter("ignore", RuntimeWarning)
     gold = np.array([p.gold_score for p in preds])
     pred = np.array([p.pred_score for p in preds])
     constant = gold.std() == 0 or pred.std() == 0

@@ -235,7 +235,7 @@ class KnowledgeStore:
         if n == 0:
             return []
         if vector is not None:
-            res = coll.query(query_embeddings=[list(vector)], n_results=n, where=where)
+            res = coll.query(query_embeddings=[list(vector)], n_results=n, where=where)  # type: ignore[arg-type]
         else:
             res = coll.query(query_texts=[text], n_results=n, where=where)
         ids = res["ids"][0]

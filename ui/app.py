@@ -8,7 +8,9 @@ st.set_page_config(page_title="Panelist", page_icon="🎙️", layout="wide")
 
 pages = st.navigation(
     [
-        st.Page("pages/ask.py", title="Ask", icon="💬", default=True),
+        st.Page("pages/interview.py", title="Interview", icon="🎙️", default=True),
+        st.Page("pages/ask.py", title="Ask", icon="💬"),
+        st.Page("pages/history.py", title="History", icon="📈"),
         st.Page("pages/knowledge.py", title="Knowledge", icon="📚"),
     ]
 )

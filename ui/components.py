@@ -1,11 +1,32 @@
-"""Shared rendering helpers for the Streamlit pages. No business logic lives here."""
+"""Shared rendering helpers for the Streamlit pages. No business logic lives here.
+
+Every function takes a value the core returned (a `Grade`, a `Progress`, a
+`Scorecard`) and draws it; none of them decides anything about an interview.
+"""
 
 from __future__ import annotations
 
+import html
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
+from bot.llm import NoModel
 from bot.services import Services, build_services
-from bot.settings import Settings
+from bot.settings import LLMBackend, Settings
+
+if TYPE_CHECKING:
+    from bot.grading.models import Grade
+    from bot.interviewer.models import InterviewerMessage, Progress, Scorecard, StepProgress
+    from knowledge.models import Citation
+
+STATUS_ICON = {"done": "✅", "current": "▶️", "pending": "⚪", "skipped": "⏭️"}
+KIND_AVATAR = {"feedback": "📝", "hint": "💡", "scorecard": "🏁", "error": "⚠️"}
 
 
 @st.cache_resource(show_spinner="Loading the knowledge base…")
@@ -13,8 +34,256 @@ def services() -> Services:
     return build_services(Settings())
 
 
+@st.cache_resource(show_spinner="Preparing the interviewer…")
+def interviewer() -> Any:
+    """One interviewer per server process; sessions live in SQLite, not in it."""
+    from bot.interviewer import build_interviewer
+
+    return build_interviewer(services())
+
+
+def llm_configured(svc: Services) -> bool:
+    return not isinstance(svc.model, NoModel)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _llm_problems(_settings: Settings, key: str) -> list[str]:
+    """Doctor's LLM checks, cached for a minute so a page rerun never waits on the network."""
+    from bot.doctor import run_checks
+
+    names = ("llm", "gguf", "llama")
+    return [
+        f"{c.detail}. {c.fix}".strip()
+        for c in run_checks(_settings)
+        if not c.ok and c.name.startswith(names)
+    ]
+
+
 def status_line(svc: Services) -> None:
+    """Which LLM and grader are in use, and a friendly note when the endpoint is down."""
     judge = svc.settings.resolved_judge().value
     st.caption(f"LLM: **{svc.model.name}** · grader: **{judge}** · store: {svc.store.location}")
     for notice in svc.notices:
         st.info(notice)
+    if svc.settings.resolved_llm() is not LLMBackend.NONE:
+        key = f"{svc.settings.resolved_llm()}|{svc.settings.base_url}|{svc.settings.model}"
+        for problem in _llm_problems(svc.settings, key):
+            st.warning(
+                f"The language model is not available right now: {problem} "
+                "The interview goes on with the embedded grader and authored questions.",
+                icon="🔌",
+            )
+
+
+# -- text ---------------------------------------------------------------------------------------
+def word_chunks(text: str, delay_s: float = 0.008) -> Iterator[str]:
+    """The text a word at a time, for `st.write_stream` when an LLM is configured."""
+    for piece in re.split(r"(?<=\s)", text):
+        if piece:
+            yield piece
+            if delay_s:
+                time.sleep(delay_s)
+
+
+def highlight(answer: str, evidence: Sequence[str]) -> str:
+    """The answer as HTML with every evidence quote wrapped in <mark>; all text is escaped."""
+    spans: list[tuple[int, int]] = []
+    lowered = answer.lower()
+    for quote in evidence:
+        quote = quote.strip()
+        if not quote:
+            continue
+        start = answer.find(quote)
+        if start < 0:
+            start = lowered.find(quote.lower())
+        if start >= 0:
+            spans.append((start, start + len(quote)))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, pos = [], 0
+    for start, end in merged:
+        out.append(html.escape(answer[pos:start]))
+        out.append(f"<mark>{html.escape(answer[start:end])}</mark>")
+        pos = end
+    out.append(html.escape(answer[pos:]))
+    return "".join(out)
+
+
+def citation_html(citation: Citation) -> str:
+    """A citation that opens its passage in place (a <details> element), escaped."""
+    label = html.escape(citation.label())
+    body = html.escape(citation.snippet or "(no passage text stored)")
+    link = (
+        f' · <a href="{html.escape(citation.url, quote=True)}" target="_blank">open source</a>'
+        if citation.url
+        else ""
+    )
+    return (
+        f'<details class="panelist-cite"><summary>📎 {label}</summary>'
+        f'<div style="font-size:0.9em;opacity:0.85;padding:0.3em 0 0.3em 1em;'
+        f'border-left:3px solid #ccc">{body}{link}</div></details>'
+    )
+
+
+# -- grades -------------------------------------------------------------------------------------
+def grade_label(grade: Grade) -> str:
+    return f"Feedback · {grade.score_0_4:.1f}/4 · graded by {grade.grader}"
+
+
+def render_grade(grade: Grade, answer: str | None, *, expanded: bool = False) -> None:
+    """Credited points with their evidence marked in the answer; missed points with citations."""
+    fb = grade.feedback
+    with st.expander(grade_label(grade), expanded=expanded):
+        if fb.summary:
+            st.markdown(fb.summary)
+        if grade.fallback_reason:
+            st.warning(f"Graded by the embedded grader: {grade.fallback_reason}")
+        for warning in fb.warnings:
+            st.warning(warning)
+        if answer:
+            st.markdown("**Your answer**, with the credited words highlighted")
+            marked = highlight(answer, [c.evidence for c in fb.credited])
+            st.markdown(
+                f'<div class="panelist-answer" style="white-space:pre-wrap;line-height:1.6">'
+                f"{marked}</div>",
+                unsafe_allow_html=True,
+            )
+        if fb.credited:
+            st.markdown(f"**Credited ({len(fb.credited)})**")
+            for credit in fb.credited:
+                tag = "✅" if credit.status == "covered" else "🟡 partly"
+                st.markdown(
+                    f"{tag} {html.escape(credit.point)}  \n"
+                    f"<small>“{html.escape(credit.evidence)}”</small>",
+                    unsafe_allow_html=True,
+                )
+        if fb.missed:
+            st.markdown(f"**Missed ({len(fb.missed)})**")
+            for miss in fb.missed:
+                cite = citation_html(miss.citation) if miss.citation else ""
+                st.markdown(
+                    f"❌ {html.escape(miss.point)} <small>(weight {miss.weight:g})</small>{cite}",
+                    unsafe_allow_html=True,
+                )
+        if not fb.credited and not fb.missed:
+            st.caption("No rubric points for this answer.")
+
+
+def render_message(
+    message: InterviewerMessage, answer: str | None = None, *, stream: bool = False
+) -> None:
+    """One interviewer message in a chat bubble; feedback also gets its grade expander."""
+    with st.chat_message("assistant", avatar=KIND_AVATAR.get(message.kind)):
+        if message.step is not None and message.kind in ("question", "prompt"):
+            st.caption(f"Step {message.step.number} · {message.step.label}")
+        if message.kind == "error":
+            st.warning(message.text)
+        elif stream and message.text:
+            st.write_stream(word_chunks(message.text))
+        else:
+            st.markdown(message.text)
+        if message.grade is not None:
+            render_grade(message.grade, answer, expanded=stream)
+        if message.citations and message.kind in ("answer", "model-answer", "hint"):
+            st.markdown(
+                "".join(citation_html(c) for c in message.citations), unsafe_allow_html=True
+            )
+
+
+# -- progress -----------------------------------------------------------------------------------
+def _minutes(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m}:{s:02d}"
+
+
+def step_label(sp: StepProgress) -> str:
+    score = f" · {sp.score:.1f}/4" if sp.score is not None else ""
+    return f"{STATUS_ICON[sp.status]} {sp.step.number}. {sp.label} — {sp.coverage:.0%}{score}"
+
+
+def render_progress(progress: Progress) -> None:
+    """The live panel: per-step coverage bars, the current step and its budget, hints used."""
+    if progress.steps:
+        current = next((s for s in progress.steps if s.status == "current"), None)
+        if current is not None:
+            st.markdown(
+                f"**Now: {current.step.number}. {current.label}**  \n"
+                f"⏱️ {_minutes(current.elapsed_s)} of a {current.budget_minutes}-minute budget"
+            )
+        elif progress.finished:
+            st.markdown("**Interview finished**")
+        for sp in progress.steps:
+            st.progress(min(max(sp.coverage, 0.0), 1.0), text=step_label(sp))
+    elif progress.questions_total:
+        st.progress(
+            min(progress.questions_asked / progress.questions_total, 1.0),
+            text=f"Question {progress.questions_asked} of {progress.questions_total}",
+        )
+    cols = st.columns(2)
+    cols[0].metric("Hints used", progress.hints)
+    cap = f" / {_minutes(progress.time_cap_s)}" if progress.time_cap_s else ""
+    cols[1].metric("Time", f"{_minutes(progress.elapsed_s)}{cap}")
+
+
+# -- scorecard ----------------------------------------------------------------------------------
+def scorecard_chart(card: Scorecard) -> alt.Chart:
+    rows = [
+        {
+            "step": (f"{s.step.number}. " if s.step else "") + s.label,
+            "score": round(s.score, 2),
+            "coverage": round(s.coverage, 2),
+            "order": n,
+        }
+        for n, s in enumerate(card.steps)
+    ]
+    data = pd.DataFrame(rows, columns=["step", "score", "coverage", "order"])
+    return (
+        alt.Chart(data)
+        .mark_bar(cornerRadiusEnd=3)
+        .encode(
+            x=alt.X("score:Q", scale=alt.Scale(domain=[0, 4]), title="score (0-4)"),
+            y=alt.Y("step:N", sort=alt.SortField("order"), title=None),
+            color=alt.Color(
+                "score:Q", scale=alt.Scale(domain=[0, 4], scheme="redyellowgreen"), legend=None
+            ),
+            tooltip=["step", "score", "coverage"],
+        )
+        .properties(height=max(60, 34 * len(rows)))
+    )
+
+
+def _points(title: str, points: Sequence[Any]) -> None:
+    st.markdown(f"**{title}**")
+    if not points:
+        st.caption("—")
+    for p in points:
+        where = f" <small>({p.step.label})</small>" if p.step else ""
+        quote = f"<br><small>“{html.escape(p.evidence)}”</small>" if p.evidence else ""
+        cite = citation_html(p.citation) if p.citation and not p.evidence else ""
+        st.markdown(f"- {html.escape(p.text)}{where}{quote}{cite}", unsafe_allow_html=True)
+
+
+def render_scorecard(card: Scorecard) -> None:
+    """Per-step scores as a chart, strongest and weakest points, what to study next."""
+    st.subheader(f"Scorecard: {card.title}")
+    cols = st.columns(3)
+    cols[0].metric("Overall", f"{card.overall:.1f} / 4")
+    cols[1].metric("Hints used", card.hints)
+    cols[2].metric("Time", _minutes(card.elapsed_s))
+    if card.end_reason:
+        st.caption(f"Ended: {card.end_reason}")
+    if card.steps:
+        st.altair_chart(scorecard_chart(card), use_container_width=True)
+    left, right = st.columns(2)
+    with left:
+        _points("Strongest points", card.strongest)
+    with right:
+        _points("Weakest points", card.weakest)
+    if card.study_next:
+        st.markdown("**What to study next**")
+        for study in card.study_next:
+            st.markdown(f"- **{study.question}** — {study.reason}")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import streamlit as st
 
 from knowledge.ingest import ingest_paths, read_manifest, remove_source
 from knowledge.loaders import SUPPORTED, LoadError
 from knowledge.schema import Step
-from knowledge.uploads import save_upload
+from knowledge.uploads import safe_name, save_upload
 from ui.components import services, status_line
 
 MAX_MB = 10
@@ -18,10 +21,14 @@ status_line(svc)
 
 browse, upload = st.tabs(["Browse", "Your notes"])
 with browse:
-    step = st.selectbox(
+    left, right = st.columns([1, 2])
+    step = left.selectbox(
         "Framework step", list(Step), format_func=lambda s: f"{s.number}. {s.label}"
     )
     items = sorted(svc.store.items({"kind": "concept", "step": step.value}), key=lambda i: i.id)
+    tags = right.multiselect("Topics", sorted({t for i in items for t in i.tags}))
+    if tags:
+        items = [i for i in items if set(tags) & set(i.tags)]
     st.caption(f"{len(items)} concept questions")
     for item in items:
         with st.expander(item.question):
@@ -30,39 +37,56 @@ with browse:
             for point in item.rubric:
                 st.markdown(f"- ({point.weight:g}) {point.text}")
             st.caption("Tags: " + ", ".join(item.tags) + f" · difficulty: {item.difficulty.value}")
+            if item.sources:
+                st.caption("Sources: " + " · ".join(c.label() for c in item.sources))
 
 with upload:
     files = st.file_uploader(
         f"Upload notes ({', '.join(SUPPORTED)}; up to {MAX_MB} MB each)",
         type=[s.lstrip(".") for s in SUPPORTED],
         accept_multiple_files=True,
+        max_upload_size=MAX_MB,
+        key="kb_upload",
     )
     if files and st.button("Ingest", type="primary"):
-        saved, bar = [], st.progress(0.0, text="Saving uploads…")
+        saved: list[Path] = []
+        ids: dict[Path, str] = {}
+        bars: dict[str, Any] = {}
         for f in files:
             try:
-                saved.append(
-                    save_upload(
-                        svc.settings.uploads_dir,
-                        f.name,
-                        f.getvalue(),
-                        max_bytes=MAX_MB * 1024 * 1024,
-                    )
+                path = save_upload(
+                    svc.settings.uploads_dir, f.name, f.getvalue(), max_bytes=MAX_MB * 1024 * 1024
                 )
             except LoadError as exc:
                 st.error(f"{f.name}: {exc.reason}")
+                continue
+            saved.append(path)
+            # Same name, new content: the upload replaces its earlier version.
+            ids[path] = f"upload:{safe_name(f.name)}"
+            bars[path.name] = st.progress(0.0, text=f"{f.name}: waiting")
+        names = {p.name: n for n, p in enumerate(saved)}
 
         def progress(label: str, done: int, total: int) -> None:
-            bar.progress(done / max(total, 1), text=f"Ingesting {label}")
+            for name, n in names.items():
+                if n < done:
+                    bars[name].progress(1.0, text=f"{name}: done")
+                elif n == done and label == name:
+                    bars[name].progress(0.5, text=f"{name}: reading and indexing…")
 
-        report = ingest_paths(svc.settings, saved, store=svc.store, progress=progress)
-        bar.empty()
-        for rec in report.added + report.updated:
-            st.success(f"{rec.title}: {rec.n_chunks} passages, {rec.n_items} extracted questions")
-        for exc in report.failed:
-            st.error(f"{exc.path}: {exc.reason}")
-        if report.unchanged:
-            st.info(f"{len(report.unchanged)} file(s) were already indexed.")
+        report = (
+            ingest_paths(svc.settings, saved, store=svc.store, progress=progress, source_ids=ids)
+            if saved
+            else None
+        )
+        if report is not None:
+            for rec in report.added + report.updated:
+                st.success(
+                    f"{rec.title}: {rec.n_chunks} passages, {rec.n_items} extracted questions"
+                )
+            for exc in report.failed:
+                st.error(f"{Path(exc.path).name}: {exc.reason}")
+            if report.unchanged:
+                st.info(f"{len(report.unchanged)} file(s) were already indexed.")
 
     st.subheader("Ingested sources")
     records = [r for r in read_manifest(svc.settings).values() if r.origin == "user"]
@@ -79,4 +103,6 @@ with upload:
         if extracted:
             with st.expander(f"{len(extracted)} extracted questions"):
                 for item in extracted:
-                    st.markdown(f"- {item.question} ({len(item.rubric)} points)")
+                    st.markdown(f"**{item.question}**")
+                    for point in item.rubric:
+                        st.markdown(f"- {point.text}")

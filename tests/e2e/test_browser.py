@@ -1,0 +1,186 @@
+"""End to end in a real browser: `streamlit run` driven by Playwright and Debian's Chromium.
+
+One module-wide server and browser; each test opens its own browser contexts.
+Screenshots of the interview page and the scorecard go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Server
+
+pytestmark = pytest.mark.slow
+
+ANSWERS = [
+    "I'd start by clarifying the business objective: grow engagement, measured as watch time "
+    "per user rather than clicks. What is the scale, how many daily active users and how many "
+    "videos? Recommendations must load in under 200 ms, and we have watch history, likes, "
+    "searches and video metadata. New users and new videos need a cold start plan.",
+    "I'd frame it as a ranking problem: the input is a user and their context, the output is "
+    "a ranked list of videos. The ML objective is to predict the probability the user watches "
+    "a video for a while, a pointwise learning to rank model with a two-stage design: "
+    "candidate generation then a ranker.",
+    "For data, I'd join the interaction logs with user and video features in a feature store, "
+    "handle missing values, normalize numeric features, one-hot or embed categorical ones, and "
+    "label positives as videos watched past half their length; negatives are impressions that "
+    "were skipped. I'd check the data for popularity bias.",
+]
+NOTES = """# Serving notes
+
+## What is a canary release?
+
+- A new model version gets a small share of live traffic first.
+- Its error rate and latency are compared with the current version before it gets more.
+- It is rolled back automatically if its metrics get worse.
+"""
+
+
+def sidebar_select(page: Any, label: str, option: str) -> None:
+    """Pick an option of a sidebar selectbox by its label (Streamlit renders a combobox)."""
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text=label)
+    box.click()
+    page.get_by_role("option", name=option).click()
+
+
+def start_design(page: Any, server: Server, case_title: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url)
+    expect(page.get_by_role("heading", name="Interview room")).to_be_visible()
+    sidebar_select(page, "Case", case_title)
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Start interview").click()
+    expect(page.get_by_test_id("stProgress")).to_have_count(7)
+    expect(page.get_by_text(case_title).first).to_be_visible()
+
+
+def answer(page: Any, text: str, feedback_count: int) -> None:
+    """Type an answer, send it with Enter and wait for its feedback expander."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_test_id("stChatInputTextArea")
+    expect(box).to_be_enabled()
+    box.fill(text)
+    box.press("Enter")
+    feedback = page.get_by_test_id("stExpander").filter(has_text="Feedback ·")
+    expect(feedback).to_have_count(feedback_count)
+    expect(page.get_by_test_id("stStatusWidget").get_by_text("Running")).to_have_count(0)
+
+
+def coverage(page: Any) -> list[int]:
+    """The percentages the seven coverage bars show."""
+    labels = page.get_by_test_id("stProgress").all_inner_texts()
+    return [int(re.search(r"(\d+)%", label).group(1)) for label in labels]  # type: ignore[union-attr]
+
+
+def session_id(page: Any) -> str:
+    match = re.search(r"[?&]session=([0-9a-f]+)", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def test_three_answer_design_interview_to_its_scorecard(
+    server: Server, new_page: Any, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page()
+    start_design(page, server, "Video recommendation (medium)")
+    assert coverage(page) == [0] * 7
+
+    seen = []
+    for n, text in enumerate(ANSWERS, 1):
+        answer(page, text, n)
+        seen.append(coverage(page))
+    assert seen[0][0] > 0, seen  # the coverage panel moved with the first answer
+    assert sum(seen[-1]) > sum(seen[0]) or seen[-1] != seen[0], seen
+
+    # Feedback highlights the credited words in the candidate's own text.
+    last = page.get_by_test_id("stExpander").filter(has_text="Feedback ·").last
+    expect(last.locator("mark").first).to_be_attached()
+    first = page.get_by_test_id("stExpander").filter(has_text="Feedback ·").first
+    first.locator("summary").click()
+    expect(first.locator("mark").first).to_be_visible()
+    assert "watch time" in first.inner_text() or "watch" in first.inner_text()
+    page.screenshot(path=str(artifacts / "interview.png"))
+
+    page.get_by_role("button", name="🏁 End").click()
+    card = page.get_by_role("heading", name=re.compile(r"^Scorecard"))
+    expect(card).to_be_visible()
+    expect(page.get_by_test_id("stDownloadButton")).to_have_count(2)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_disabled()
+    card.scroll_into_view_if_needed()
+    page.get_by_test_id("stVegaLiteChart").first.wait_for()
+    page.screenshot(path=str(artifacts / "scorecard.png"))
+
+    with sqlite3.connect(server.home / "panelist.db") as db:
+        finished = db.execute(
+            "SELECT finished_at FROM sessions WHERE id = ?", (session_id(page),)
+        ).fetchone()
+    assert finished and finished[0] is not None
+
+
+def test_upload_a_markdown_file_on_the_knowledge_page(
+    server: Server, new_page: Any, tmp_path: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    notes = tmp_path / "serving-notes.md"
+    notes.write_text(NOTES)
+    page = new_page()
+    page.goto(f"{server.url}/knowledge")
+    expect(page.get_by_role("heading", name="Knowledge base")).to_be_visible()
+    page.get_by_role("tab", name="Your notes").click()
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(notes))
+    page.get_by_role("button", name="Ingest").click()
+    expect(page.get_by_text(re.compile(r"passages, \d+ extracted questions"))).to_be_visible()
+    expect(page.get_by_test_id("stProgress").filter(has_text=": done")).to_have_count(1)
+    expect(page.get_by_test_id("stExpander").filter(has_text="extracted questions")).to_be_visible()
+    page.screenshot(path=str(artifacts / "knowledge-upload.png"))
+    uploads = list((server.home / "uploads").glob("serving-notes*.md"))
+    assert uploads and uploads[0].read_text() == NOTES
+
+
+def test_two_browser_contexts_run_two_interviews_without_mixing(
+    server: Server, new_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    alice, bob = new_page(), new_page()
+    start_design(alice, server, "Video recommendation (medium)")
+    start_design(bob, server, "Ad click prediction (hard)")
+    a_id, b_id = session_id(alice), session_id(bob)
+    assert a_id != b_id
+
+    # Both send before either waits: the two server sessions run at the same time.
+    a_text = "Alice asks about watch time and cold start for new videos before anything else."
+    b_text = "Bob asks about click-through rate, advertiser budgets and calibration first."
+    for page, text in ((alice, a_text), (bob, b_text)):
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.fill(text)
+        box.press("Enter")
+    for page in (alice, bob):
+        expect(page.get_by_test_id("stExpander").filter(has_text="Feedback ·")).to_have_count(1)
+
+    assert "Alice asks" in alice.inner_text("body") and "Bob asks" not in alice.inner_text("body")
+    assert "Bob asks" in bob.inner_text("body") and "Alice asks" not in bob.inner_text("body")
+    assert session_id(alice) == a_id and session_id(bob) == b_id
+    with sqlite3.connect(server.home / "panelist.db") as db:
+        rows = dict(
+            db.execute(
+                "SELECT session_id, group_concat(text, ' | ') FROM turns "
+                "WHERE role = 'candidate' AND session_id IN (?, ?) GROUP BY session_id",
+                (a_id, b_id),
+            ).fetchall()
+        )
+    assert rows[a_id] == a_text and rows[b_id] == b_text
+
+    # A reload keeps each tab on its own interview (the id is in the URL).
+    bob.reload()
+    expect(bob.get_by_text("Bob asks")).to_be_visible()
+    expect(bob.get_by_text("Alice asks")).to_have_count(0)

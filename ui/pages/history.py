@@ -1,0 +1,139 @@
+"""Past sessions, scores over time, weakest topics and the spaced-repetition queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from knowledge.schema import Step
+from ui.components import interviewer, services, status_line
+
+svc = services()
+db = interviewer().db
+
+st.title("History")
+status_line(svc)
+
+sessions = db.list(limit=500)
+if not sessions:
+    st.info("No sessions yet. Start one on the Interview page; every answer is saved here.")
+    st.stop()
+
+table = pd.DataFrame(
+    [
+        {
+            "started": datetime.fromtimestamp(s.created_at),
+            "title": s.title,
+            "mode": s.mode.value,
+            "score": s.overall,
+            "turns": s.n_turns,
+            "finished": s.finished,
+            "id": s.id,
+        }
+        for s in sessions
+    ]
+)
+overview, topics, due = st.tabs(["Sessions", "Weakest topics", "Due today"])
+
+with overview:
+    cols = st.columns(3)
+    scored = table.dropna(subset=["score"])
+    cols[0].metric("Sessions", len(table))
+    cols[1].metric("Finished", int(table["finished"].sum()))
+    cols[2].metric("Average score", f"{scored['score'].mean():.1f} / 4" if len(scored) else "—")
+    if len(scored):
+        st.markdown("**Scores over time**")
+        chart = (
+            alt.Chart(scored)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("started:T", title=None),
+                y=alt.Y("score:Q", scale=alt.Scale(domain=[0, 4]), title="overall (0-4)"),
+                color=alt.Color("mode:N", title="mode"),
+                tooltip=["title", "mode", "score", "started"],
+            )
+            .properties(height=240)
+        )
+        st.altair_chart(chart, use_container_width=True)
+    st.dataframe(
+        table,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "score": st.column_config.ProgressColumn(
+                "score", min_value=0, max_value=4, format="%.1f"
+            ),
+            "started": st.column_config.DatetimeColumn("started", format="D MMM YYYY, HH:mm"),
+        },
+    )
+    by_id = {s.id: s for s in sessions}
+    chosen = st.selectbox(
+        "Session", list(by_id), format_func=lambda i: f"{by_id[i].title} · {i}", key="history_pick"
+    )
+    left, right = st.columns(2)
+    if left.button("Open in the interview room", use_container_width=True):
+        st.session_state["interview_sid"] = chosen
+        st.switch_page("pages/interview.py")
+    if right.button("Delete this session", use_container_width=True):
+        db.delete(chosen)
+        st.rerun()
+
+with topics:
+    grades = pd.DataFrame(db.grades())
+    if grades.empty:
+        st.caption("No graded answers yet.")
+    else:
+        labels = {s.value: f"{s.number}. {s.label}" for s in Step}
+        grades["step"] = grades["step"].map(lambda v: labels.get(v, "concept drill"))
+        per_step = grades.groupby("step", as_index=False)["score"].mean()
+        st.markdown("**Average score per framework step**")
+        st.altair_chart(
+            alt.Chart(per_step)
+            .mark_bar()
+            .encode(
+                x=alt.X("score:Q", scale=alt.Scale(domain=[0, 4]), title="mean score (0-4)"),
+                y=alt.Y("step:N", sort="x", title=None),
+                color=alt.Color(
+                    "score:Q", scale=alt.Scale(domain=[0, 4], scheme="redyellowgreen"), legend=None
+                ),
+            )
+            .properties(height=max(60, 34 * len(per_step))),
+            use_container_width=True,
+        )
+        per_item = (
+            grades.groupby("item_id", as_index=False)
+            .agg(score=("score", "mean"), answers=("score", "size"))
+            .sort_values("score")
+            .head(8)
+        )
+        st.markdown("**Weakest questions**")
+        for row in per_item.itertuples():
+            item = svc.store.item(str(row.item_id)) if row.item_id else None
+            name = item.question if item else row.item_id
+            st.markdown(f"- {name} — **{row.score:.1f}/4** over {row.answers} answer(s)")
+
+with due:
+    queue = db.due()
+    st.caption(
+        f"{len(queue)} item(s) due for review today (spaced repetition: weak answers come back "
+        "sooner)."
+    )
+    for review in queue:
+        item = svc.store.item(review.item_id)
+        name = item.question if item else review.item_id
+        when = datetime.fromtimestamp(review.due_at).strftime("%d %b")
+        st.markdown(
+            f"- **{name}** · due {when} · last quality {review.last_quality}/5 · "
+            f"next interval {review.interval_days:g} day(s)"
+        )
+    upcoming = [r for r in db.reviews() if r not in queue][:10]
+    if upcoming:
+        with st.expander(f"Coming up ({len(upcoming)})"):
+            for review in upcoming:
+                item = svc.store.item(review.item_id)
+                name = item.question if item else review.item_id
+                when = datetime.fromtimestamp(review.due_at).strftime("%d %b")
+                st.markdown(f"- {name} · due {when}")

@@ -414,5 +414,46 @@ def eval_compare(
     )
 
 
+@eval_app.command("interviewer")
+def eval_interviewer(
+    out: Annotated[
+        Path, typer.Option(envvar="PANELIST_EVAL_OUT", help="Directory for metrics and report.")
+    ] = Path("evals/runs/interviewer"),
+    cases: Annotated[
+        int | None, typer.Option(help="Only the first N design cases (default: all).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the simulated candidates.")] = 7,
+) -> None:
+    """Simulated candidates drive whole interviews; report follow-up aim, leaks, repeats."""
+    import tempfile
+
+    from bot.interviewer import build_interviewer
+    from bot.services import build_services
+    from bot.sessions import SessionDB
+    from evals import simulate
+
+    settings = _settings()
+    _ready_store(settings)
+    # Simulated sessions go to a throwaway database, never the candidate's own history.
+    scratch = Path(tempfile.mkdtemp(prefix="panelist-sim-"))
+    interviewer = build_interviewer(build_services(settings), db=SessionDB(scratch / "sim.db"))
+    case_ids = [c for c, _, _ in interviewer.cases()]
+    bar, update = _progress_bar("simulating")
+    with bar:
+        metrics, _ = simulate.run(
+            interviewer,
+            cases=case_ids[:cases] if cases else case_ids,
+            seed=seed,
+            progress=lambda done, total: update("sessions", done, total),
+        )
+    simulate.write(out, metrics)
+    console.print((out / "report.md").read_text())
+    console.print(f"Wrote {out}/metrics.json and report.md")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+# The interview and session commands live in their own module; importing it registers them.
+from bot import cli_interview  # noqa: E402, F401

@@ -84,7 +84,8 @@ _MANIPULATION = re.compile(
     r"(?:full|maximum|perfect|top) (?:marks|score|points|credit)|"
     r"\b(?:mark|grade|score|treat|consider)\w* (?:all|every|each) (?:the )?(?:rubric )?points?\b|"
     r"(?:all|every) (?:rubric )?points? (?:are|as|were) (?:covered|satisfied|met)|"
-    r"\b(?:system|assistant|developer)\s*(?:prompt|message|note)?\s*:|"
+    r"(?:^|\n)\s*(?:system|assistant|developer)\s*(?:prompt|message|note)?\s*:|"
+    r"\b(?:system|assistant|developer)\s+(?:prompt|message|note)\s*:|"
     r"\bnote to (?:the )?(?:grader|evaluator|examiner|judge|reviewer)|"
     r"\b(?:grader|evaluator|examiner|judge|scoring model)\b.{0,40}\b(?:must|should|will|award|give)|"
     r"covered points?\s*:|\"status\"\s*:\s*\"covered\"|award (?:this|me|the candidate)|"
@@ -172,14 +173,86 @@ _ENGLISH_GLUE = frozenset(
 )
 
 
+# Function words of the languages candidates most often switch to; none is English.
+_FOREIGN_GLUE = frozenset(
+    [
+        "el",
+        "los",
+        "las",
+        "del",
+        "una",
+        "uno",
+        "por",
+        "para",
+        "con",
+        "como",
+        "pero",
+        "porque",
+        "cuando",
+        "entre",
+        "sobre",
+        "está",
+        "son",
+        "les",
+        "des",
+        "une",
+        "est",
+        "dans",
+        "pour",
+        "avec",
+        "mais",
+        "parce",
+        "quand",
+        "sont",
+        "aussi",
+        "cette",
+        "der",
+        "die",
+        "das",
+        "und",
+        "ist",
+        "nicht",
+        "mit",
+        "sich",
+        "auch",
+        "auf",
+        "wenn",
+        "oder",
+        "werden",
+        "wird",
+        "il",
+        "della",
+        "delle",
+        "sono",
+        "nel",
+        "nella",
+        "che",
+        "perché",
+        "anche",
+        "questo",
+        "não",
+        "uma",
+        "com",
+        "mais",
+        "quando",
+        "também",
+        "isso",
+    ]
+)
+
+
 def language_issue(text: str) -> str | None:
     """'non-english' or 'gibberish' when the answer cannot be graded as English prose."""
     letters = [c for c in text if c.isalpha()]
     if letters and sum(c.isascii() for c in letters) / len(letters) < 0.7:
         return "non-english"
-    words = re.findall(r"[a-z]+", text.lower())
+    words = re.findall(r"[a-zà-ÿ]+", text.lower())
     if len(words) < 3:
         return None
+    foreign = sum(w in _FOREIGN_GLUE for w in words) / len(words)
+    if foreign >= 0.12 and len(words) >= 6:
+        return "non-english"
+    words = re.findall(r"[a-z]+", text.lower())
     vocab = _vocabulary()
     known = sum(w in vocab for w in words) / len(words)
     glue = sum(w in _ENGLISH_GLUE for w in words) / len(words)
@@ -197,3 +270,122 @@ def repeats_question(answer: str, question: str) -> bool:
         return False
     new = answer_words - set(content_words(question))
     return len(new) <= max(1, len(answer_words) // 10)
+
+
+# -- contradiction cues -----------------------------------------------------------------------
+# Word pairs whose swap reverses a claim ("L1 gives sparsity" vs "L2 gives sparsity").
+_OPPOSITES: tuple[tuple[str, str], ...] = (
+    ("increase", "decrease"),
+    ("increase", "reduce"),
+    ("rise", "fall"),
+    ("raise", "lower"),
+    ("higher", "lower"),
+    ("high", "low"),
+    ("more", "less"),
+    ("more", "fewer"),
+    ("most", "least"),
+    ("larger", "smaller"),
+    ("large", "small"),
+    ("big", "small"),
+    ("bigger", "smaller"),
+    ("better", "worse"),
+    ("before", "after"),
+    ("early", "late"),
+    ("first", "last"),
+    ("always", "never"),
+    ("offline", "online"),
+    ("precision", "recall"),
+    ("l1", "l2"),
+    ("sparse", "dense"),
+    ("rare", "common"),
+    ("overfit", "underfit"),
+    ("overfitting", "underfitting"),
+    ("bias", "variance"),
+    ("fast", "slow"),
+    ("faster", "slower"),
+    ("cheap", "expensive"),
+    ("cheaper", "costlier"),
+    ("easy", "hard"),
+    ("easier", "harder"),
+    ("symmetric", "asymmetric"),
+    ("bounded", "unbounded"),
+    ("supervised", "unsupervised"),
+    ("stable", "unstable"),
+    ("same", "different"),
+    ("positive", "negative"),
+    ("true", "false"),
+    ("maximize", "minimize"),
+    ("maximise", "minimise"),
+    ("add", "remove"),
+    ("include", "exclude"),
+    ("with", "without"),
+    ("static", "dynamic"),
+    ("batch", "streaming"),
+    ("synchronous", "asynchronous"),
+    ("independent", "dependent"),
+    ("linear", "exponential"),
+    ("train", "test"),
+    ("random", "stratified"),
+    ("upstream", "downstream"),
+    ("cloud", "device"),
+    ("roc", "pr"),
+)
+_OPPOSITE_OF: dict[str, set[str]] = {}
+for _a, _b in _OPPOSITES:
+    _OPPOSITE_OF.setdefault(_a, set()).add(_b)
+    _OPPOSITE_OF.setdefault(_b, set()).add(_a)
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def opposite_swaps(span: str, point: str) -> int:
+    """How many of the point's words the span replaces by their opposite (and not the reverse)."""
+    sw, pw = set(_WORD.findall(span.lower())), set(_WORD.findall(point.lower()))
+    return sum(
+        1
+        for word in pw - sw
+        for opposite in _OPPOSITE_OF.get(word, ())
+        if opposite in sw and opposite not in pw
+    )
+
+
+# Overclaiming and dismissal: how confident wrong answers wave a key point away.
+_DISMISSIVE = re.compile(
+    r"\b(?:always|never|only|just|simply|merely|no (?:need|point|reason|difference)|"
+    r"(?:doesn't|does not|don't|do not|won't|isn't|is not|aren't) (?:really |actually |even )?"
+    r"(?:matter|need|help|change|apply|add|work)\w*|no different|irrelevant|pointless|"
+    r"unnecessary|overkill|waste|formality|(?:isn't|is not|aren't|not) (?:really|actually)|"
+    r"actually|really|honestly|essentially|guarantee[sd]?|proves?|cancel out|skip|"
+    r"(?:any|every|all) (?:\w+ )?(?:case|time|problem|model)s?|exactly|perfectly|by definition|"
+    r"basically|strictly|naturally|automatically|gold standard|objective ground truth|"
+    r"(?:thing|mistake) people get wrong|the trick is|(?:don't|wouldn't|won't) bother|"
+    r"throw (?:it|them|those) away|most trustworthy|safer choice|(?:is|are) easy|no reason|"
+    r"good news|great news|the cleanest|nothing (?:to|more|else)|for free|at all)\b",
+    re.I,
+)
+
+
+def dismissals(text: str) -> int:
+    return len(_DISMISSIVE.findall(text))
+
+
+_AUX_NEGATE = re.compile(
+    r"\b(is|are|was|were|can|should|must|will|would|does|do|has|have|makes|make|needs|need)\b",
+    re.I,
+)
+
+
+def negated(text: str) -> str:
+    """A crude negation of a rubric point: its first auxiliary verb negated, else 'It is not true that'."""
+    match = _AUX_NEGATE.search(text)
+    if match:
+        word = match.group(1)
+        lower = word.lower()
+        if lower in ("makes", "make", "needs", "need", "has", "have"):
+            repl = ("does not " if lower.endswith("s") else "do not ") + lower.rstrip("s")
+            if lower == "has":
+                repl = "does not have"
+        else:
+            repl = f"{word} not"
+        return text[: match.start()] + repl + text[match.end() :]
+    return "It is not true that " + text[0].lower() + text[1:]

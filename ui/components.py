@@ -25,8 +25,27 @@ if TYPE_CHECKING:
     from bot.interviewer.models import InterviewerMessage, Progress, Scorecard, StepProgress
     from knowledge.models import Citation
 
-STATUS_ICON = {"done": "✅", "current": "▶️", "pending": "⚪", "skipped": "⏭️"}
-KIND_AVATAR = {"feedback": "📝", "hint": "💡", "scorecard": "🏁", "error": "⚠️"}
+# Material symbols ship with Streamlit, so they render on machines without an emoji font.
+STATUS_ICON = {
+    "done": ":material/check_circle:",
+    "current": ":material/play_circle:",
+    "pending": ":material/radio_button_unchecked:",
+    "skipped": ":material/skip_next:",
+}
+KIND_AVATAR = {
+    "feedback": ":material/grading:",
+    "hint": ":material/lightbulb:",
+    "error": ":material/warning:",
+    "assumption": ":material/info:",
+}
+PANEL_CSS = """<style>
+[data-testid="stColumn"]:has(.st-key-live-panel) {
+  position: sticky; top: 4rem; align-self: flex-start;
+  max-height: calc(100vh - 9rem); overflow-y: auto;
+}
+.panelist-answer mark { background: #fde68a; padding: 0 2px; border-radius: 3px; }
+details.panelist-cite summary { cursor: pointer; font-size: 0.9em; opacity: 0.8; }
+</style>"""
 
 
 @st.cache_resource(show_spinner="Loading the knowledge base…")
@@ -71,7 +90,7 @@ def status_line(svc: Services) -> None:
             st.warning(
                 f"The language model is not available right now: {problem} "
                 "The interview goes on with the embedded grader and authored questions.",
-                icon="🔌",
+                icon=":material/cloud_off:",
             )
 
 
@@ -123,7 +142,7 @@ def citation_html(citation: Citation) -> str:
         else ""
     )
     return (
-        f'<details class="panelist-cite"><summary>📎 {label}</summary>'
+        f'<details class="panelist-cite"><summary>Source: {label}</summary>'
         f'<div style="font-size:0.9em;opacity:0.85;padding:0.3em 0 0.3em 1em;'
         f'border-left:3px solid #ccc">{body}{link}</div></details>'
     )
@@ -134,28 +153,35 @@ def grade_label(grade: Grade) -> str:
     return f"Feedback · {grade.score_0_4:.1f}/4 · graded by {grade.grader}"
 
 
-def render_grade(grade: Grade, answer: str | None, *, expanded: bool = False) -> None:
+def _credited_answers(answers: Sequence[str], evidence: Sequence[str]) -> list[str]:
+    """The answers that earned credit (a closing grade spans them all), else the last one."""
+    quotes = [q.strip().lower() for q in evidence if q.strip()]
+    hits = [a for a in answers if any(q in a.lower() for q in quotes)]
+    return hits or list(answers[-1:])
+
+
+def render_grade(grade: Grade, answers: Sequence[str] = (), *, expanded: bool = False) -> None:
     """Credited points with their evidence marked in the answer; missed points with citations."""
     fb = grade.feedback
     with st.expander(grade_label(grade), expanded=expanded):
-        if fb.summary:
-            st.markdown(fb.summary)
         if grade.fallback_reason:
             st.warning(f"Graded by the embedded grader: {grade.fallback_reason}")
         for warning in fb.warnings:
             st.warning(warning)
-        if answer:
+        evidence = [c.evidence for c in fb.credited]
+        shown = _credited_answers(answers, evidence)
+        if shown:
             st.markdown("**Your answer**, with the credited words highlighted")
-            marked = highlight(answer, [c.evidence for c in fb.credited])
-            st.markdown(
-                f'<div class="panelist-answer" style="white-space:pre-wrap;line-height:1.6">'
-                f"{marked}</div>",
-                unsafe_allow_html=True,
-            )
+            for answer in shown:
+                st.markdown(
+                    f'<div class="panelist-answer" style="white-space:pre-wrap;line-height:1.6;'
+                    f'margin-bottom:0.6em">{highlight(answer, evidence)}</div>',
+                    unsafe_allow_html=True,
+                )
         if fb.credited:
             st.markdown(f"**Credited ({len(fb.credited)})**")
             for credit in fb.credited:
-                tag = "✅" if credit.status == "covered" else "🟡 partly"
+                tag = "✔" if credit.status == "covered" else "◐ partly:"
                 st.markdown(
                     f"{tag} {html.escape(credit.point)}  \n"
                     f"<small>“{html.escape(credit.evidence)}”</small>",
@@ -166,28 +192,41 @@ def render_grade(grade: Grade, answer: str | None, *, expanded: bool = False) ->
             for miss in fb.missed:
                 cite = citation_html(miss.citation) if miss.citation else ""
                 st.markdown(
-                    f"❌ {html.escape(miss.point)} <small>(weight {miss.weight:g})</small>{cite}",
+                    f"✘ {html.escape(miss.point)} <small>(weight {miss.weight:g})</small>{cite}",
                     unsafe_allow_html=True,
                 )
-        if not fb.credited and not fb.missed:
-            st.caption("No rubric points for this answer.")
+        elif not fb.credited:
+            st.caption("Nothing in this answer matched a rubric point yet.")
 
 
 def render_message(
-    message: InterviewerMessage, answer: str | None = None, *, stream: bool = False
+    message: InterviewerMessage,
+    answers: Sequence[str] = (),
+    *,
+    fresh: bool = False,
+    stream: bool = False,
 ) -> None:
-    """One interviewer message in a chat bubble; feedback also gets its grade expander."""
+    """One interviewer message in a chat bubble; feedback also gets its grade expander.
+
+    A graded message shows the grade's own summary in the bubble: the expander
+    below already lists every credited and missed point, so the long Markdown
+    version (written for the terminal) would only repeat it.
+    """
+    grade = message.grade
+    text = message.text
+    if grade is not None:
+        text = f"**{grade.score_0_4:.1f} / 4** — {grade.feedback.summary}"
     with st.chat_message("assistant", avatar=KIND_AVATAR.get(message.kind)):
         if message.step is not None and message.kind in ("question", "prompt"):
             st.caption(f"Step {message.step.number} · {message.step.label}")
         if message.kind == "error":
-            st.warning(message.text)
-        elif stream and message.text:
-            st.write_stream(word_chunks(message.text))
+            st.warning(text)
+        elif fresh and stream and text:
+            st.write_stream(word_chunks(text))
         else:
-            st.markdown(message.text)
-        if message.grade is not None:
-            render_grade(message.grade, answer, expanded=stream)
+            st.markdown(text)
+        if grade is not None:
+            render_grade(grade, answers, expanded=fresh)
         if message.citations and message.kind in ("answer", "model-answer", "hint"):
             st.markdown(
                 "".join(citation_html(c) for c in message.citations), unsafe_allow_html=True
@@ -212,7 +251,8 @@ def render_progress(progress: Progress) -> None:
         if current is not None:
             st.markdown(
                 f"**Now: {current.step.number}. {current.label}**  \n"
-                f"⏱️ {_minutes(current.elapsed_s)} of a {current.budget_minutes}-minute budget"
+                f":material/timer: {_minutes(current.elapsed_s)} of a "
+                f"{current.budget_minutes}-minute budget"
             )
         elif progress.finished:
             st.markdown("**Interview finished**")
@@ -223,37 +263,41 @@ def render_progress(progress: Progress) -> None:
             min(progress.questions_asked / progress.questions_total, 1.0),
             text=f"Question {progress.questions_asked} of {progress.questions_total}",
         )
-    cols = st.columns(2)
-    cols[0].metric("Hints used", progress.hints)
-    cap = f" / {_minutes(progress.time_cap_s)}" if progress.time_cap_s else ""
-    cols[1].metric("Time", f"{_minutes(progress.elapsed_s)}{cap}")
+    cap = f" of {_minutes(progress.time_cap_s)}" if progress.time_cap_s else ""
+    st.caption(f"Hints used: **{progress.hints}** · time: **{_minutes(progress.elapsed_s)}**{cap}")
 
 
 # -- scorecard ----------------------------------------------------------------------------------
-def scorecard_chart(card: Scorecard) -> alt.Chart:
+def scorecard_chart(card: Scorecard) -> alt.LayerChart:
+    """Per-step scores as horizontal bars on the fixed 0-4 scale, labelled with the score."""
     rows = [
         {
             "step": (f"{s.step.number}. " if s.step else "") + s.label,
             "score": round(s.score, 2),
-            "coverage": round(s.coverage, 2),
-            "order": n,
+            "coverage": f"{s.coverage:.0%}",
+            "skipped": "skipped" if s.skipped else "",
         }
-        for n, s in enumerate(card.steps)
+        for s in card.steps
     ]
-    data = pd.DataFrame(rows, columns=["step", "score", "coverage", "order"])
-    return (
-        alt.Chart(data)
-        .mark_bar(cornerRadiusEnd=3)
-        .encode(
-            x=alt.X("score:Q", scale=alt.Scale(domain=[0, 4]), title="score (0-4)"),
-            y=alt.Y("step:N", sort=alt.SortField("order"), title=None),
-            color=alt.Color(
-                "score:Q", scale=alt.Scale(domain=[0, 4], scheme="redyellowgreen"), legend=None
-            ),
-            tooltip=["step", "score", "coverage"],
-        )
-        .properties(height=max(60, 34 * len(rows)))
+    data = pd.DataFrame(rows, columns=["step", "score", "coverage", "skipped"])
+    order = [r["step"] for r in rows]
+    base = alt.Chart(data).encode(
+        y=alt.Y("step:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
+        x=alt.X(
+            "score:Q",
+            scale=alt.Scale(domain=[0, 4]),
+            axis=alt.Axis(values=[0, 1, 2, 3, 4]),
+            title="score (0-4)",
+        ),
+        tooltip=["step", "score", "coverage", "skipped"],
     )
+    bars = base.mark_bar(cornerRadiusEnd=3, height=alt.RelativeBandSize(0.7)).encode(
+        color=alt.Color(
+            "score:Q", scale=alt.Scale(domain=[0, 4], scheme="redyellowgreen"), legend=None
+        )
+    )
+    labels = base.mark_text(align="left", dx=4).encode(text=alt.Text("score:Q", format=".1f"))
+    return (bars + labels).properties(height=alt.Step(32))
 
 
 def _points(title: str, points: Sequence[Any]) -> None:
@@ -269,7 +313,7 @@ def _points(title: str, points: Sequence[Any]) -> None:
 
 def render_scorecard(card: Scorecard) -> None:
     """Per-step scores as a chart, strongest and weakest points, what to study next."""
-    st.subheader(f"Scorecard: {card.title}")
+    st.subheader(f"Scorecard · {card.title}")
     cols = st.columns(3)
     cols[0].metric("Overall", f"{card.overall:.1f} / 4")
     cols[1].metric("Hints used", card.hints)
@@ -277,7 +321,7 @@ def render_scorecard(card: Scorecard) -> None:
     if card.end_reason:
         st.caption(f"Ended: {card.end_reason}")
     if card.steps:
-        st.altair_chart(scorecard_chart(card), use_container_width=True)
+        st.altair_chart(scorecard_chart(card), width="stretch")
     left, right = st.columns(2)
     with left:
         _points("Strongest points", card.strongest)

@@ -116,8 +116,10 @@ def server(indexed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: run `scripts/setup.sh dev` (it installs Chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # The first page load builds the services (embeddings, store) on a shared 2-core machine.
+    expect.set_options(timeout=90_000)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -127,16 +129,18 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_page(browser: Any) -> Iterator[Any]:
+def new_page(browser: Any, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
     """Open pages in fresh browser contexts (separate cookies and Streamlit sessions)."""
-    contexts: list[Any] = []
+    pages: list[Any] = []
 
     def open_page() -> Any:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         context.set_default_timeout(90_000)
-        contexts.append(context)
-        return context.new_page()
+        pages.append(context.new_page())
+        return pages[-1]
 
     yield open_page
-    for context in contexts:
-        context.close()
+    for n, page in enumerate(pages):
+        # The last view of every page, kept for diagnosing a failure.
+        page.screenshot(path=str(artifacts / f"last-{request.node.name}-{n}.png"))
+        page.context.close()

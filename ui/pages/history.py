@@ -57,11 +57,11 @@ with overview:
             )
             .properties(height=240)
         )
-        st.altair_chart(chart, use_container_width=True)
+        st.altair_chart(chart, width="stretch")
     st.dataframe(
         table,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             "score": st.column_config.ProgressColumn(
                 "score", min_value=0, max_value=4, format="%.1f"
@@ -74,10 +74,10 @@ with overview:
         "Session", list(by_id), format_func=lambda i: f"{by_id[i].title} · {i}", key="history_pick"
     )
     left, right = st.columns(2)
-    if left.button("Open in the interview room", use_container_width=True):
+    if left.button("Open in the interview room", width="stretch"):
         st.session_state["interview_sid"] = chosen
         st.switch_page("pages/interview.py")
-    if right.button("Delete this session", use_container_width=True):
+    if right.button("Delete this session", width="stretch"):
         db.delete(chosen)
         st.rerun()
 
@@ -101,7 +101,7 @@ with topics:
                 ),
             )
             .properties(height=max(60, 34 * len(per_step))),
-            use_container_width=True,
+            width="stretch",
         )
         per_item = (
             grades.groupby("item_id", as_index=False)

@@ -17,6 +17,7 @@ from bot.interviewer import InterviewConfig, Mode
 from bot.sessions import SessionError
 from knowledge.schema import Difficulty, Step
 from ui.components import (
+    PANEL_CSS,
     interviewer,
     llm_configured,
     render_message,
@@ -29,11 +30,11 @@ from ui.components import (
 SID = "interview_sid"
 PENDING = "interview_pending"
 COMMANDS = [
-    ("💡 Hint", "hint"),
-    ("⏭️ Skip step", "skip"),
-    ("🔁 Repeat", "repeat"),
-    ("📊 Score so far", "score"),
-    ("🏁 End", "end"),
+    ("Hint", ":material/lightbulb:", "hint"),
+    ("Skip step", ":material/skip_next:", "skip"),
+    ("Repeat", ":material/replay:", "repeat"),
+    ("Score so far", ":material/leaderboard:", "score"),
+    ("End", ":material/flag:", "end"),
 ]
 
 svc = services()
@@ -95,12 +96,10 @@ with st.sidebar:
         case_id = st.selectbox(
             "Case",
             [None, *labels],
-            format_func=lambda c: "🎲 Surprise me" if c is None else labels[c],
+            format_func=lambda c: "Surprise me (random case)" if c is None else labels[c],
             key="new_case",
         )
-        if st.button(
-            "Start interview", type="primary", use_container_width=True, key="start_design"
-        ):
+        if st.button("Start interview", type="primary", width="stretch", key="start_design"):
             _start(InterviewConfig(mode=Mode.DESIGN, case_id=case_id, difficulty=level))
     elif mode is Mode.DRILL:
         topics = iv.topics()
@@ -117,9 +116,9 @@ with st.sidebar:
             key="new_step",
         )
         n = st.slider("Questions", 1, 15, 5, key="new_questions")
-        if st.button("Start drill", type="primary", use_container_width=True, key="start_drill"):
+        if st.button("Start drill", type="primary", width="stretch", key="start_drill"):
             _start(InterviewConfig(mode=Mode.DRILL, topic=topic, step=step, questions=n))
-    elif st.button("Start asking", type="primary", use_container_width=True, key="start_ask"):
+    elif st.button("Start asking", type="primary", width="stretch", key="start_ask"):
         _start(InterviewConfig(mode=Mode.ASK))
 
     past = db.list(limit=50)
@@ -130,11 +129,12 @@ with st.sidebar:
             "Past sessions",
             list(by_id),
             format_func=lambda i: (
-                f"{'✅' if by_id[i].finished else '⏸️'} {by_id[i].title} · {_when(by_id[i].created_at)}"
+                f"{by_id[i].title} · {_when(by_id[i].created_at)}"
+                + ("" if by_id[i].finished else " · in progress")
             ),
             key="resume_choice",
         )
-        if st.button("Open session", use_container_width=True, key="open_session"):
+        if st.button("Open session", width="stretch", key="open_session"):
             st.session_state[SID] = chosen
             st.session_state[PENDING] = None
             st.session_state["interview_rejected"] = []
@@ -163,7 +163,8 @@ if sid and summary and text is not None and not summary.finished:
     with st.spinner("The interviewer is thinking…"):
         reply = iv.respond(sid, text)
     st.session_state["interview_rejected"] = [] if reply.recorded else reply.messages
-    summary = db.summary(sid)
+    if reply.done:
+        st.rerun()  # draw the finished session from the top: input closed, scorecard shown
 
 # -- the page -----------------------------------------------------------------------------------
 st.title("Interview room")
@@ -175,7 +176,12 @@ if not sid or summary is None:
         "A design interview walks the seven steps of the ML system design framework; every "
         "answer is graded point by point, with the words that earned credit highlighted."
     )
-    if st.button("🎲 Start a design interview now", type="primary", key="quick_start"):
+    if st.button(
+        "Start a design interview now",
+        icon=":material/play_arrow:",
+        type="primary",
+        key="quick_start",
+    ):
         _start(InterviewConfig(mode=Mode.DESIGN))
         st.rerun()
     st.stop()
@@ -183,17 +189,20 @@ if not sid or summary is None:
 chat, panel = st.columns([2.4, 1], gap="large")
 stream = llm_configured(svc)
 with chat:
-    last_answer: str | None = None
+    answers: list[str] = []  # the candidate's answers to the current question
     for n, turn in enumerate(iv.history(sid)):
         if turn.role == "candidate":
-            last_answer = turn.text
+            answers.append(turn.text)
             with st.chat_message("user"):
                 st.markdown(turn.text)
         elif turn.message is not None and turn.message.kind != "scorecard":
+            if turn.message.kind == "question":
+                answers = []
             render_message(
                 turn.message,
-                last_answer,
-                stream=stream and fresh_from is not None and n >= fresh_from,
+                answers,
+                fresh=fresh_from is not None and n >= fresh_from,
+                stream=stream,
             )
     for message in st.session_state.get("interview_rejected", []):
         st.warning(message.text)
@@ -205,31 +214,35 @@ with chat:
         markdown, as_json = _exports(sid)
         left, right = st.columns(2)
         left.download_button(
-            "⬇️ Export Markdown",
+            "Export Markdown",
             markdown,
+            icon=":material/download:",
             file_name=f"panelist-{sid}.md",
             mime="text/markdown",
-            use_container_width=True,
+            width="stretch",
         )
         right.download_button(
-            "⬇️ Export JSON",
+            "Export JSON",
             as_json,
+            icon=":material/download:",
             file_name=f"panelist-{sid}.json",
             mime="application/json",
-            use_container_width=True,
+            width="stretch",
         )
 
-with panel:
-    st.markdown(f"#### {summary.title}")
-    st.caption(f"{summary.mode.value} · started {_when(summary.created_at)} · `{sid}`")
+with panel, st.container(key="live-panel"):
+    st.markdown(PANEL_CSS, unsafe_allow_html=True)
+    st.markdown(f"##### {summary.title}")
+    st.caption(f"{summary.mode.value} · started {_when(summary.created_at)} · id `{sid}`")
     render_progress(iv.progress(sid))
     if not summary.finished:
         cols = st.columns(2)
-        for n, (label, command) in enumerate(COMMANDS):
+        for n, (label, icon, command) in enumerate(COMMANDS):
             cols[n % 2].button(
                 label,
+                icon=icon,
                 key=f"cmd-{command}",
                 on_click=_queue,
                 args=(command,),
-                use_container_width=True,
+                width="stretch",
             )

@@ -25,7 +25,7 @@ from knowledge.models import Chunk, QuestionItem, RubricPoint
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 QUESTIONS = "panelist_questions"
 RUBRIC = "panelist_rubric"
 PASSAGES = "panelist_passages"
@@ -139,7 +139,10 @@ class KnowledgeStore:
 
     # -- writes ---------------------------------------------------------------------------
     def put_items(self, items: Sequence[QuestionItem], *, source_id: str) -> set[str]:
-        """Index each phrasing of each item, and each rubric point. Returns the written ids."""
+        """Index each item's phrasings, answer profile and tags, and each rubric point.
+
+        Returns the written ids.
+        """
         q_ids, q_docs, q_meta = [], [], []
         r_ids, r_docs, r_meta = [], [], []
         for item in items:
@@ -170,6 +173,21 @@ class KnowledgeStore:
                     "role": "answer",
                 }
             )
+            # The item's topic tags, for queries that name the topic rather than ask the question.
+            # Extracted items only carry generated markers ("extracted", the step), so none.
+            if item.tags and item.kind != "extracted":
+                q_ids.append(f"{item.id}::tags")
+                q_docs.append(tags_text(item))
+                q_meta.append(
+                    {
+                        "item_id": item.id,
+                        "kind": item.kind,
+                        "step": item.step.value if item.step else "",
+                        "source_id": source_id,
+                        "canonical": False,
+                        "role": "tags",
+                    }
+                )
             for point in item.rubric:
                 # Generic framework points are shared by many design steps: one row each.
                 r_ids.append(point.id)
@@ -300,3 +318,8 @@ def item_profile(item: QuestionItem) -> str:
     """The question with its model answer (or rubric), as one searchable text."""
     body = item.model_answer or " ".join(p.text for p in item.rubric)
     return f"{item.question}\n{body}"
+
+
+def tags_text(item: QuestionItem) -> str:
+    """The item's topic tags as one short text to embed."""
+    return " ".join(item.tags)

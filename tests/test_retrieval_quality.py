@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
-from evals.retrieval_eval import evaluate, load_paraphrases
+from evals.retrieval_eval import DEV_PARAPHRASES, evaluate, load_paraphrases
 from knowledge.catalog import load_catalog
 from knowledge.retrieval import Retriever
 from knowledge.store import open_store
@@ -30,15 +31,43 @@ def test_paraphrases_are_held_out_and_cover_the_corpus() -> None:
     assert copied == [], "a held-out query repeats an authored phrasing"
 
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def test_dev_paraphrases_are_apart_from_the_corpus_and_the_held_out_set() -> None:
+    """The set the weights were tuned on repeats neither the corpus nor the test set."""
+    dev = load_paraphrases(DEV_PARAPHRASES)
+    held = load_paraphrases()
+    catalog = load_catalog()
+    concepts = {c.id for c in catalog.concepts}
+    assert len(dev) >= 150
+    assert len({c.id for c in dev}) == len(dev)
+    assert not {c.id for c in dev} & {c.id for c in held}
+    assert {c.expected for c in dev} == concepts
+    others = [p for c in catalog.concepts for p in [c.question, *c.alt_phrasings]]
+    others += [c.query for c in held]
+    for case in dev:
+        words = _words(case.query)
+        for other in others:
+            overlap = len(words & _words(other)) / len(words | _words(other))
+            assert overlap <= 0.6, (case.id, case.query, other)
+
+
+def test_recall_at_5_meets_the_bar_on_held_out_paraphrases(indexed_home: Path) -> None:
+    report = evaluate(Retriever(open_store(Settings())), load_paraphrases(), "hybrid")
+    assert report.recall_at_5 >= 0.98, report.misses[:10]
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap: hybrid retrieval measures recall@1 0.892 and recall@5 0.974 on the 195 "
-    "held-out paraphrases (evals/results/knowledge_bench.md); the issue's bar is 0.90 / 0.98",
+    reason="known gap: hybrid retrieval measures recall@1 0.892 (recall@5 0.990) on the 195 "
+    "held-out paraphrases (evals/results/knowledge_bench.md); the issue's bar is recall@1 0.90. "
+    "Weights are tuned on the dev set and corpus leave-one-out only, never on this set",
 )
-def test_recall_meets_the_bar_on_held_out_paraphrases(indexed_home: Path) -> None:
+def test_recall_at_1_meets_the_bar_on_held_out_paraphrases(indexed_home: Path) -> None:
     report = evaluate(Retriever(open_store(Settings())), load_paraphrases(), "hybrid")
     assert report.recall_at_1 >= 0.90, report.misses[:10]
-    assert report.recall_at_5 >= 0.98, report.misses[:10]
 
 
 def test_each_part_of_the_combination_earns_its_place(indexed_home: Path) -> None:

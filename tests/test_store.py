@@ -19,7 +19,9 @@ from knowledge.models import Citation, QuestionItem, RubricPoint
 from knowledge.retrieval import Retriever
 from knowledge.store import (
     COLLECTIONS,
+    QUESTIONS,
     RUBRIC,
+    SCHEMA_VERSION,
     KnowledgeStore,
     StoreError,
     open_store,
@@ -100,7 +102,7 @@ def test_collections_use_the_bundled_embedding_function(store: KnowledgeStore) -
     for name in COLLECTIONS:
         coll = store.collection(name)
         assert isinstance(coll._embedding_function, MiniLMEmbeddingFunction)
-        assert coll.metadata["panelist_schema"] == 1
+        assert coll.metadata["panelist_schema"] == SCHEMA_VERSION
 
 
 def test_items_roundtrip_query_and_drop(store: KnowledgeStore) -> None:
@@ -120,8 +122,22 @@ def test_items_roundtrip_query_and_drop(store: KnowledgeStore) -> None:
     assert retriever.rubric("x-cache")[0].text.startswith("Caching")
     embeddings = store.rubric_embeddings(items[0].rubric)
     assert len(embeddings["x-drift#p1"]) == 384
-    assert store.drop_source("file:/notes.md") == 6
+    # Per item: two phrasings and one answer profile, plus one rubric point.
+    assert store.drop_source("file:/notes.md") == 8
     assert store.counts() == {"questions": 0, "rubric_points": 0, "passages": 0}
+
+
+def test_authored_items_index_their_tags_and_extracted_items_do_not(store: KnowledgeStore) -> None:
+    concept = _item("x-skew", "What is training-serving skew?", ["Features differ online."])
+    concept = concept.model_copy(update={"kind": "concept", "tags": ["features", "mlops"]})
+    extracted = _item("x-lag", "What is label lag?", ["Labels arrive late."])
+    extracted = extracted.model_copy(update={"tags": ["extracted", "monitoring"]})
+    written = store.put_items([concept, extracted], source_id="file:/tags.md")
+    assert "x-skew::tags" in written and "x-lag::tags" not in written
+    rows = {i: (d, m) for i, d, m in store.all_documents(QUESTIONS, {"role": "tags"})}
+    assert rows["x-skew::tags"][0] == "features mlops"
+    match = Retriever(store).find_question("mlops features", kinds=["concept"])[0]
+    assert match.item_id == "x-skew"
 
 
 def test_other_schema_version_is_detected(store: KnowledgeStore) -> None:

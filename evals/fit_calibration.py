@@ -2,103 +2,197 @@
 
     python -m evals.fit_calibration [--dataset evals/datasets/grading.v1.jsonl]
 
-A logistic model over the grader's per-point features predicts "covered";
-the two thresholds (covered, partial) are then chosen on dev to maximise
-point F1 plus score QWK. The test split is never read here.
+Two logistic models over the grader's per-point features: one predicts "covered";
+the other predicts "the best span states the opposite of the point", trained on
+the points that dev's `wrong` answers address (similar span) but do not get
+credit for. The three thresholds (covered, partial, contradicted) are then
+chosen on dev to maximise point F1 plus score QWK, minus attack success, any
+paraphrase gap beyond 0.3 and scores above 0.5 for answers that deserve
+nothing (off-topic, empty, term lists): agreement alone would happily trade a few
+fooled attacks for a hair of F1. The test split is never read here.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from bot.grading.embedded import CALIBRATION, FEATURES, Calibration, EmbeddedGrader, prepare
+from bot.grading.embedded import (
+    CALIBRATION,
+    CONTRA_FEATURES,
+    FEATURES,
+    Calibration,
+    EmbeddedGrader,
+    contra_inputs,
+    prepare,
+)
 from bot.grading.models import PointVerdict, Status
 from bot.grading.scoring import weighted_score
-from evals.dataset import GRADING, EvalCase, load_cases
+from evals.dataset import ATTACK_TAGS, GRADING, EvalCase, load_cases
 from evals.metrics import qwk
 
+VERSION = "embedded.v2"
+ADDRESSED_AT = 0.45
+"""A `wrong` answer whose closest span is at least this similar to an uncredited point is
+taken to address that point wrongly (the contradiction model's positive examples)."""
 
-def _rows(cases: list[EvalCase]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
-    grader = EmbeddedGrader()
-    xs, ys, where = [], [], []
+
+# Features do not depend on the calibration; any one will do while computing them.
+DEFAULT_FOR_FEATURES = Calibration(
+    coef=(0.0,) * len(FEATURES), intercept=0.0, covered_at=0.5, partial_at=0.5
+)
+
+
+@dataclass
+class Rows:
+    x: np.ndarray  # covered-model features
+    y: np.ndarray  # 1 covered, 0.5 partial, 0 missed
+    cx: np.ndarray  # contradiction-model features
+    cy: np.ndarray  # 1 when the point is addressed wrongly
+    where: list[tuple[int, int]]  # (case, point)
+
+
+def _rows(cases: list[EvalCase], grader: EmbeddedGrader) -> Rows:
+    xs, ys, cxs, cys, where = [], [], [], [], []
+    sim = FEATURES.index("sim_max")
     for ci, case in enumerate(tqdm(cases, desc="features", unit="answer")):
         points = case.rubric_points()
         view = prepare(case.answer, case.question)
         feats, best = grader.features(view, points)
-        covered = set(case.gold.covered or [])
-        partial = set(case.gold.partial or [])
+        credited = set(case.gold.covered or []) | set(case.gold.partial or [])
         for pj, point in enumerate(points):
             if best[pj] is None:
                 continue  # gated answers are decided by rules, not by the model
+            covered = point.id in set(case.gold.covered or [])
             xs.append(feats[pj])
-            ys.append(1.0 if point.id in covered else 0.5 if point.id in partial else 0.0)
+            ys.append(1.0 if covered else 0.5 if point.id in credited else 0.0)
+            cxs.append(contra_inputs(feats[pj]))
+            cys.append(
+                float(
+                    "wrong" in case.tags
+                    and point.id not in credited
+                    and feats[pj][sim] >= ADDRESSED_AT
+                )
+            )
             where.append((ci, pj))
-    return np.asarray(xs), np.asarray(ys), where
+    return Rows(np.asarray(xs), np.asarray(ys), np.asarray(cxs), np.asarray(cys), where)
+
+
+def _logistic(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
+    """Logistic regression on soft labels: a 0.5 label counts as half a positive."""
+    from sklearn.linear_model import LogisticRegression
+
+    labels = np.concatenate([np.ones(len(y)), np.zeros(len(y))])
+    weights = np.concatenate([y, 1 - y])
+    model = LogisticRegression(C=1.0, max_iter=3000)
+    model.fit(np.vstack([x, x]), labels, sample_weight=weights + 1e-9)
+    return model
 
 
 def _evaluate(
-    cases: list[EvalCase], probs: dict[tuple[int, int], float], covered_at: float, partial_at: float
-) -> tuple[float, float]:
+    cases: list[EvalCase],
+    probs: dict[tuple[int, int], tuple[float, float]],
+    covered_at: float,
+    partial_at: float,
+    contra_at: float,
+) -> dict[str, float]:
     tp = fp = fn = 0
-    gold_scores, pred_scores = [], []
+    gold_scores, pred_scores, attacks, para_gap, undeserved = [], [], [], [], []
     for ci, case in enumerate(cases):
         points = case.rubric_points()
         verdicts = []
         for pj, point in enumerate(points):
-            p = probs.get((ci, pj), 0.0)
+            p, c = probs.get((ci, pj), (0.0, 0.0))
+            contradicted = c >= contra_at
             status = (
-                Status.COVERED
+                Status.MISSED
+                if contradicted
+                else Status.COVERED
                 if p >= covered_at
                 else Status.PARTIAL
                 if p >= partial_at
                 else Status.MISSED
             )
-            verdicts.append(PointVerdict(point_id=point.id, status=status, confidence=1.0))
+            verdicts.append(
+                PointVerdict(
+                    point_id=point.id, status=status, confidence=1.0, contradicted=contradicted
+                )
+            )
             gold = point.id in set(case.gold.covered or [])
             tp += gold and status is Status.COVERED
             fp += (not gold) and status is Status.COVERED
             fn += gold and status is not Status.COVERED
+        score = weighted_score(verdicts, points)
         gold_scores.append(int(min(4, max(0, round(case.gold.score)))))
-        pred_scores.append(int(min(4, max(0, round(weighted_score(verdicts, points))))))
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return f1, qwk(gold_scores, pred_scores)
+        pred_scores.append(int(min(4, max(0, round(score)))))
+        if set(case.tags) & set(ATTACK_TAGS):
+            attacks.append(score > case.gold.score + 0.5)
+        if "paraphrase" in case.tags:
+            para_gap.append(score - case.gold.score)
+        if set(case.tags) & {"offtopic", "empty", "stuffing"}:
+            undeserved.append(score > 0.5)
+    return {
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
+        "qwk": qwk(gold_scores, pred_scores),
+        "attack": float(np.mean(attacks)) if attacks else 0.0,
+        "paraphrase_gap": float(np.mean(para_gap)) if para_gap else 0.0,
+        "undeserved": float(np.mean(undeserved)) if undeserved else 0.0,
+    }
 
 
-def fit(dataset: Path, out: Path) -> dict[str, object]:
-    from sklearn.linear_model import LogisticRegression
+def _objective(m: dict[str, float]) -> float:
+    gap = max(0.0, abs(m["paraphrase_gap"]) - 0.3)
+    return m["f1"] + m["qwk"] - 2 * m["attack"] - gap - 2 * m["undeserved"]
 
+
+def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[str, object]:
     cases = load_cases(dataset, "dev")
-    x, y, where = _rows(cases)
-    # "covered" is the positive class; partial points count as half a positive.
-    labels = np.concatenate([np.ones(len(y)), np.zeros(len(y))])
-    weights = np.concatenate([y, 1 - y])
-    model = LogisticRegression(C=1.0, max_iter=2000)
-    model.fit(np.vstack([x, x]), labels, sample_weight=weights + 1e-9)
-    probs = dict(zip(where, model.predict_proba(x)[:, 1], strict=True))
-    best = (-1.0, 0.5, 0.3, 0.0, 0.0)
-    for covered_at in np.arange(0.30, 0.86, 0.025):
-        for partial_at in np.arange(0.10, covered_at, 0.025):
-            f1, k = _evaluate(cases, probs, float(covered_at), float(partial_at))
-            if f1 + k > best[0]:
-                best = (f1 + k, float(covered_at), float(partial_at), f1, k)
-    _, covered_at, partial_at, f1, k = best
+    rows = _rows(cases, grader or EmbeddedGrader(calibration=DEFAULT_FOR_FEATURES))
+    covered = _logistic(rows.x, rows.y)
+    contra = _logistic(rows.cx, rows.cy)
+    probs = dict(
+        zip(
+            rows.where,
+            zip(
+                covered.predict_proba(rows.x)[:, 1],
+                contra.predict_proba(rows.cx)[:, 1],
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+    best: tuple[float, float, float, float, dict[str, float]] | None = None
+    for covered_at in np.arange(0.30, 0.86, 0.05):
+        for partial_at in np.arange(0.10, covered_at + 1e-9, 0.05):
+            for contra_at in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
+                m = _evaluate(cases, probs, float(covered_at), float(partial_at), contra_at)
+                if best is None or _objective(m) > _objective(best[4]):
+                    best = (float(covered_at), float(partial_at), contra_at, _objective(m), m)
+    assert best is not None
+    covered_at, partial_at, contra_at, _, m = best
     result = {
-        "version": "embedded.v1",
+        "version": VERSION,
         "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "dataset": f"{dataset.name} (dev split, {len(cases)} answers, {len(y)} points)",
+        "dataset": f"{dataset.name} (dev split, {len(cases)} answers, {len(rows.y)} points)",
         "features": list(FEATURES),
-        "coef": [round(float(c), 5) for c in model.coef_[0]],
-        "intercept": round(float(model.intercept_[0]), 5),
+        "coef": [round(float(c), 5) for c in covered.coef_[0]],
+        "intercept": round(float(covered.intercept_[0]), 5),
         "covered_at": round(covered_at, 3),
         "partial_at": round(partial_at, 3),
-        "dev_point_f1": round(f1, 4),
-        "dev_score_qwk": round(k, 4),
+        "contra_features": list(CONTRA_FEATURES),
+        "contra_coef": [round(float(c), 5) for c in contra.coef_[0]],
+        "contra_intercept": round(float(contra.intercept_[0]), 5),
+        "contra_at": round(contra_at, 3),
+        "dev_point_f1": round(m["f1"], 4),
+        "dev_score_qwk": round(m["qwk"], 4),
+        "dev_attack_success": round(m["attack"], 4),
+        "dev_paraphrase_gap": round(m["paraphrase_gap"], 4),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

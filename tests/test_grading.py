@@ -9,7 +9,8 @@ import pytest
 
 from bot.grading import EmbeddedGrader, HybridGrader, LLMJudge, Status, make_grader, weighted_score
 from bot.grading.models import PointVerdict
-from bot.grading.text import MAX_ANSWER_CHARS
+from bot.grading.scoring import CONTRADICTION_PENALTY
+from bot.grading.text import MAX_ANSWER_CHARS, dismissals, negated, opposite_swaps
 from bot.llm import LLMTimeout, NoModel, OpenAICompatible
 from bot.testing import FunctionChatModel, QueueChatModel
 from knowledge.catalog import load_catalog
@@ -124,6 +125,34 @@ def test_score_is_weighted_arithmetic(drift: QuestionItem) -> None:
     ]
     expected = round(4 * heavy.weight / sum(p.weight for p in points), 2)
     assert weighted_score(only_heavy, points) == expected
+
+
+def test_a_contradicted_point_costs_more_than_a_missed_one(drift: QuestionItem) -> None:
+    points = drift.rubric
+    covered = [PointVerdict(point_id=p.id, status=Status.COVERED, confidence=1) for p in points]
+    base = weighted_score(covered[1:], points)
+    wrong = PointVerdict(
+        point_id=points[0].id, status=Status.MISSED, confidence=1, contradicted=True
+    )
+    assert weighted_score([wrong, *covered[1:]], points) == round(base - CONTRADICTION_PENALTY, 2)
+    nothing = [
+        PointVerdict(point_id=p.id, status=Status.MISSED, confidence=1, contradicted=True)
+        for p in points
+    ]
+    assert weighted_score(nothing, points) == 0.0
+
+
+def test_contradiction_cues() -> None:
+    point = "L1 regularization drives weights to zero, giving sparse models."
+    assert opposite_swaps("L2 drives weights to zero, giving sparse models.", point) == 1
+    assert opposite_swaps(point, point) == 0
+    assert opposite_swaps("Both L1 and L2 shrink weights.", point) == 0
+    assert negated("Drift detection is needed in production.") == (
+        "Drift detection is not needed in production."
+    )
+    assert negated("Shadow traffic exercises the model.").startswith("It is not true that")
+    assert dismissals("Monitoring doesn't really matter, it's just a formality.") >= 2
+    assert dismissals("Monitor the inputs and the outputs.") == 0
 
 
 # -- the LLM judge, scripted with the shipped fakes -------------------------------------------

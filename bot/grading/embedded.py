@@ -2,11 +2,16 @@
 
 No network, no API key. For each rubric point it measures how well the best
 span of the answer matches it (semantically and lexically), whether that span
-is really about this point rather than another one, and whether it negates
-it; a small logistic model, fit on the dev split of the project's labelled
-dataset (`calibration/embedded.v1.json`), turns these into a probability that
-the point is covered. Answer-level gates come first: empty, gibberish,
-another language, a bare list of terms, text addressed to the grader.
+is really about this point rather than another one, and whether it states the
+point's opposite (negation out of step with the point, swapped opposites such
+as L1/L2 or higher/lower, dismissive overclaiming, closeness to a negated
+copy of the point). Two small logistic models, fit on the dev split of the
+project's labelled dataset (`calibration/embedded.v2.json`), turn these into
+the probability that the point is covered and that it is contradicted; a
+contradicted point earns nothing and costs a penalty (`scoring.py`), because
+a confidently stated error is worse than silence. Answer-level gates come
+first: empty, gibberish, another language, a bare list of terms, text
+addressed to the grader.
 """
 
 from __future__ import annotations
@@ -25,16 +30,19 @@ from bot.grading.text import (
     MAX_ANSWER_CHARS,
     Span,
     content_words,
+    dismissals,
     language_issue,
     looks_like_term_list,
     manipulation_spans,
+    negated,
     negations,
+    opposite_swaps,
     repeats_question,
     spans,
 )
 from knowledge.models import RubricPoint
 
-CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v1.json"
+CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v2.json"
 
 FEATURES = (
     "sim_max",
@@ -47,23 +55,54 @@ FEATURES = (
     "negation_mismatch",
     "relative_sim",
     "log_words",
+    "mean_sim",
+    "breadth",
+    "opposites",
+    "dismissals",
+    "extra_negations",
+    "contrast",
 )
+# What says whether the best span states the point's opposite: the cues, alone and scaled by
+# how closely the span is about the point (a dismissal elsewhere in the answer means little).
+CONTRA_CUES = ("negation_mismatch", "opposites", "dismissals", "extra_negations")
+CONTRA_FEATURES = (
+    "sim_max",
+    "lex_span",
+    "margin",
+    "is_best_point",
+    *CONTRA_CUES,
+    "contrast",
+    *(f"sim_x_{cue}" for cue in CONTRA_CUES),
+)
+
+
+def contra_inputs(features: Sequence[float]) -> list[float]:
+    """The contradiction model's inputs, derived from one feature row."""
+    row = dict(zip(FEATURES, features, strict=True))
+    base = [float(row[name]) for name in CONTRA_FEATURES if not name.startswith("sim_x_")]
+    return base + [float(row["sim_max"] * row[cue]) for cue in CONTRA_CUES]
+
 
 Embed = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Calibration:
+    """Two small logistic models: is the point covered, and does the best span contradict it."""
+
     coef: tuple[float, ...]
     intercept: float
     covered_at: float
     partial_at: float
+    contra_coef: tuple[float, ...] = (0.0,) * len(CONTRA_FEATURES)
+    contra_intercept: float = -10.0
+    contra_at: float = 0.5
     version: str = "default"
 
     @classmethod
     def load(cls, path: Path = CALIBRATION) -> Calibration:
         data = json.loads(path.read_text())
-        if tuple(data["features"]) != FEATURES:
+        if tuple(data["features"]) != FEATURES or tuple(data["contra_features"]) != CONTRA_FEATURES:
             raise ValueError(
                 f"{path} was fit on other features; refit it (evals/fit_calibration.py)"
             )
@@ -72,17 +111,28 @@ class Calibration:
             intercept=data["intercept"],
             covered_at=data["covered_at"],
             partial_at=data["partial_at"],
+            contra_coef=tuple(data["contra_coef"]),
+            contra_intercept=data["contra_intercept"],
+            contra_at=data["contra_at"],
             version=str(data["version"]),
         )
 
     def probability(self, features: Sequence[float]) -> float:
-        z = self.intercept + sum(c * f for c, f in zip(self.coef, features, strict=True))
-        return 1.0 / (1.0 + math.exp(-z))
+        return _logistic(self.intercept, self.coef, features)
+
+    def contradiction(self, features: Sequence[float]) -> float:
+        """Probability that the best span states the opposite of the point."""
+        return _logistic(self.contra_intercept, self.contra_coef, contra_inputs(features))
+
+
+def _logistic(intercept: float, coef: Sequence[float], features: Sequence[float]) -> float:
+    z = intercept + sum(c * f for c, f in zip(coef, features, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 # Used only when no fitted file is present: hand-set, deliberately conservative.
 DEFAULT_CALIBRATION = Calibration(
-    coef=(9.0, 2.0, 2.0, 1.5, 1.0, 4.0, 0.5, -1.5, 3.0, 0.0),
+    coef=(9.0, 2.0, 2.0, 1.5, 1.0, 4.0, 0.5, -1.5, 3.0, 0.0, 0.0, 0.0, -1.0, -0.5, -0.5, 0.0),
     intercept=-7.0,
     covered_at=0.6,
     partial_at=0.35,
@@ -162,12 +212,16 @@ class EmbeddedGrader:
         self._point_cache: dict[str, np.ndarray] = {}
 
     # -- embeddings -------------------------------------------------------------------------
-    def _point_vectors(self, points: Sequence[RubricPoint]) -> np.ndarray:
-        missing = [p.text for p in points if p.text not in self._point_cache]
+    def _cached(self, texts: list[str]) -> np.ndarray:
+        """Rubric texts (and their negations) are embedded once per grader."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._point_cache))
         if missing:
             for text, vec in zip(missing, self._embed(missing), strict=True):
                 self._point_cache[text] = vec
-        return np.stack([self._point_cache[p.text] for p in points])
+        return np.stack([self._point_cache[t] for t in texts])
+
+    def _point_vectors(self, points: Sequence[RubricPoint]) -> np.ndarray:
+        return self._cached([p.text for p in points])
 
     # -- features ---------------------------------------------------------------------------
     def features(
@@ -178,21 +232,27 @@ class EmbeddedGrader:
         if not view.spans or n == 0:
             return np.zeros((n, len(FEATURES))), [None] * n
         p_vecs = self._point_vectors(points)
+        neg_vecs = self._cached([negated(p.text) for p in points])
         texts = [s.text for s in view.spans] + [view.graded]
         vecs = self._embed(texts)
         span_vecs, answer_vec = vecs[:-1], vecs[-1]
         sims = span_vecs @ p_vecs.T  # spans x points
+        neg_sims = span_vecs @ neg_vecs.T
         answer_sims = p_vecs @ answer_vec
         best_idx = sims.argmax(axis=0)
         sim_max = sims.max(axis=0)
+        # Share of points that are some span's closest point: a paraphrase that walks
+        # through every point reaches all of them even when no similarity is high.
+        breadth = len(set(sims.argmax(axis=1).tolist())) / n
         answer_words = set(content_words(view.graded))
         answer_lower = view.graded.lower()
         words = len(view.graded.split())
         rows: list[list[float]] = []
         best_spans: list[Span | None] = []
         for j, point in enumerate(points):
-            span = view.spans[int(best_idx[j])]
-            span_row = sims[int(best_idx[j])]
+            i = int(best_idx[j])
+            span = view.spans[i]
+            span_row = sims[i]
             others = np.delete(span_row, j)
             margin = float(span_row[j] - others.max()) if others.size else 0.0
             point_words = set(content_words(point.text))
@@ -204,7 +264,7 @@ class EmbeddedGrader:
             )
             kws = [k.lower() for k in point.keywords if k.strip()]
             keywords = sum(k in answer_lower for k in kws) / len(kws) if kws else lex_answer
-            negation_mismatch = float((negations(span.text) > 0) != (negations(point.text) > 0))
+            span_neg, point_neg = negations(span.text), negations(point.text)
             rows.append(
                 [
                     float(sim_max[j]),
@@ -214,9 +274,15 @@ class EmbeddedGrader:
                     keywords,
                     margin,
                     float(int(np.argmax(span_row)) == j),
-                    negation_mismatch,
+                    float((span_neg > 0) != (point_neg > 0)),
                     float(sim_max[j] - sim_max.mean()),
                     math.log1p(words),
+                    float(sim_max.mean()),
+                    breadth,
+                    float(min(2, opposite_swaps(span.text, point.text))),
+                    float(min(3, max(0, dismissals(span.text) - dismissals(point.text)))),
+                    float(min(3, max(0, span_neg - point_neg))),
+                    10.0 * float(neg_sims[i, j] - sims[i, j]),
                 ]
             )
             best_spans.append(span)
@@ -228,33 +294,45 @@ class EmbeddedGrader:
         feats, best = self.features(view, points)
         verdicts = []
         for j, point in enumerate(points):
-            if best[j] is None:
+            span = best[j]
+            if span is None:
                 verdicts.append(
                     PointVerdict(point_id=point.id, status=Status.MISSED, confidence=0.95)
                 )
                 continue
             p = self.calibration.probability(feats[j])
-            if p >= self.calibration.covered_at:
+            c = self.calibration.contradiction(feats[j])
+            contradicted = c >= self.calibration.contra_at
+            if contradicted:
+                status = Status.MISSED
+            elif p >= self.calibration.covered_at:
                 status = Status.COVERED
             elif p >= self.calibration.partial_at:
                 status = Status.PARTIAL
             else:
                 status = Status.MISSED
-            span = best[j]
             verdicts.append(
                 PointVerdict(
                     point_id=point.id,
                     status=status,
-                    evidence=span.text if status is not Status.MISSED and span else None,
-                    confidence=round(max(p, 1 - p), 3),
-                    note=f"p={p:.2f}, similarity={feats[j][0]:.2f}",
+                    evidence=span.text if status is not Status.MISSED or contradicted else None,
+                    confidence=round(max(c, 1 - p) if contradicted else max(p, 1 - p), 3),
+                    contradicted=contradicted,
+                    note=f"p={p:.2f}, contradiction={c:.2f}, similarity={feats[j][0]:.2f}",
                 )
+            )
+        flags, warnings = list(view.flags), list(view.warnings)
+        if any(v.contradicted for v in verdicts):
+            flags.append("contradiction")
+            warnings.append(
+                "Part of the answer states the opposite of a rubric point; each such error "
+                "costs credit."
             )
         return assemble_grade(
             verdicts,
             points,
             self.name,
-            flags=view.flags,
-            warnings=view.warnings,
+            flags=flags,
+            warnings=warnings,
             chars_graded=len(view.graded),
         )

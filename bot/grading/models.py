@@ -28,6 +28,8 @@ class PointVerdict(BaseModel):
     evidence: str | None = None  # an exact substring of the answer, or None
     confidence: float = Field(ge=0.0, le=1.0)
     note: str = ""
+    # The evidence states the opposite of the point: no credit, and a penalty on the score.
+    contradicted: bool = False
 
 
 Flag = Literal[

@@ -7,15 +7,22 @@ from collections.abc import Sequence
 from bot.grading.models import CREDIT, Credit, Feedback, Flag, Grade, Miss, PointVerdict, Status
 from knowledge.models import RubricPoint
 
+CONTRADICTION_PENALTY = 0.5
+"""Score lost per point the answer contradicts: a confidently stated error is worse than silence
+(on the dev split, gold scores of answers with errors sit about half a point per error below
+the credit of their correct points)."""
+
 
 def weighted_score(verdicts: Sequence[PointVerdict], points: Sequence[RubricPoint]) -> float:
-    """4 x (weight covered + half the weight partly covered) / total weight, rounded to 0.01."""
+    """4 x (weight covered + half the weight partly covered) / total weight, less
+    CONTRADICTION_PENALTY per contradicted point, clamped to 0-4 and rounded to 0.01."""
     weights = {p.id: p.weight for p in points}
     total = sum(weights.values())
     if total <= 0:
         return 0.0
     earned = sum(weights.get(v.point_id, 0.0) * CREDIT[v.status] for v in verdicts)
-    return round(min(4.0, max(0.0, 4.0 * earned / total)), 2)
+    penalty = CONTRADICTION_PENALTY * sum(v.contradicted for v in verdicts)
+    return round(min(4.0, max(0.0, 4.0 * earned / total - penalty)), 2)
 
 
 def build_feedback(

@@ -312,6 +312,19 @@ def _config(**kw: Any) -> Any:
     return InterviewConfig(mode=Mode.DESIGN, **kw)
 
 
+def test_history_opens_a_session_in_the_interview_room(core: Any) -> None:
+    sid, _ = core.start(_config(case_id=CASE))
+    at = AppTest.from_file(str(UI / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/history.py").run()
+    assert at.title[0].value == "History"
+    at.selectbox(key="history_pick").set_value(sid)
+    next(b for b in at.button if b.label == "Open in the interview room").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Interview room"
+    assert at.session_state["interview_sid"] == sid
+    assert len(progress_bars(at)) == 7
+
+
 @pytest.mark.usefixtures("fresh_services")
 def test_knowledge_page_browses_by_step_and_topic() -> None:
     at = page("knowledge").run()
@@ -377,8 +390,12 @@ def test_status_line_says_when_the_endpoint_is_down(
     assert "grader: **llm**" in at.caption[0].value
     assert any("not available right now" in w.value for w in at.warning)
 
-    # The interview goes on: the answer is still graded (by the embedded fallback).
+    # The interview goes on: the answer is still graded, by the embedded fallback, and
+    # the replies are streamed (an LLM is configured) without breaking the page.
     start_design(at)
     at.chat_input[0].set_value(REQUIREMENTS_ANSWER).run()
     assert not at.exception, at.exception
     assert any(e.label.startswith("Feedback ·") for e in at.expander)
+    assert any(w.value.startswith("Graded by the embedded grader") for w in at.warning), [
+        w.value for w in at.warning
+    ]

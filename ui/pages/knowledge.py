@@ -52,6 +52,7 @@ with upload:
         saved: list[Path] = []
         ids: dict[Path, str] = {}
         bars: dict[str, Any] = {}
+        shown: dict[str, str] = {}  # saved name -> the name the candidate knows
         for f in files:
             try:
                 path = save_upload(
@@ -63,15 +64,16 @@ with upload:
             saved.append(path)
             # Same name, new content: the upload replaces its earlier version.
             ids[path] = f"upload:{safe_name(f.name)}"
-            bars[path.name] = st.progress(0.0, text=f"{f.name}: waiting")
-        names = {p.name: n for n, p in enumerate(saved)}
+            shown[path.name] = safe_name(f.name)
+            bars[path.name] = st.progress(0.0, text=f"{shown[path.name]}: waiting")
+        order = {p.name: n for n, p in enumerate(saved)}
 
         def progress(label: str, done: int, total: int) -> None:
-            for name, n in names.items():
+            for name, n in order.items():
                 if n < done:
-                    bars[name].progress(1.0, text=f"{name}: done")
+                    bars[name].progress(1.0, text=f"{shown[name]}: done")
                 elif n == done and label == name:
-                    bars[name].progress(0.5, text=f"{name}: reading and indexing…")
+                    bars[name].progress(0.5, text=f"{shown[name]}: reading and indexing…")
 
         report = (
             ingest_paths(svc.settings, saved, store=svc.store, progress=progress, source_ids=ids)

@@ -10,8 +10,11 @@ Two kinds of candidate:
   when probed.
 
 Measured against what the candidate actually said: the share of follow-ups
-aimed at a point it had not covered, rubric points given away before the
-candidate answered, repeated questions, steps reached, and turn latency.
+aimed at a point it had not covered (a point the labels call partly covered
+counts as not covered, like in the grader's point metrics: probing a half-made
+point is fair; the share aimed at points not even partly covered is reported
+too), rubric points given away before the candidate answered, repeated
+questions, steps reached, and turn latency.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ class SessionLog:
     kind: str
     name: str
     followups: int = 0
-    followups_on_missed: int = 0
+    followups_on_missed: int = 0  # aimed at a point the candidate had not covered
+    followups_on_untouched: int = 0  # ... nor even partly covered
     leaks: list[str] = field(default_factory=list)
     repeats: int = 0
     steps_reached: int = 0
@@ -59,7 +63,12 @@ class _Tracker:
     def points(self, item_id: str) -> list[RubricPoint]:
         return self.interviewer.deps.retriever.item(item_id).rubric
 
-    def see(self, messages: list[InterviewerMessage], stated: dict[str, set[str]]) -> None:
+    def see(
+        self,
+        messages: list[InterviewerMessage],
+        stated: dict[str, set[str]],
+        touched: dict[str, set[str]] | None = None,
+    ) -> None:
         for m in messages:
             if m.kind not in ASKING:
                 continue
@@ -81,6 +90,9 @@ class _Tracker:
                     self.log.followups_on_missed += 1
                 else:
                     self.log.mistakes.append(f"{m.item_id}: probed {m.targets} already covered")
+                partly = (touched or stated).get(m.item_id or "", set())
+                if all(t not in partly for t in m.targets):
+                    self.log.followups_on_untouched += 1
 
     def respond(self, session_id: str, text: str) -> list[InterviewerMessage]:
         start = time.perf_counter()
@@ -136,7 +148,7 @@ def simulate_design(
 
 
 def simulate_drill(
-    interviewer: Interviewer, item_id: str, answer: str, covered: set[str]
+    interviewer: Interviewer, item_id: str, answer: str, covered: set[str], partial: set[str]
 ) -> SessionLog:
     log = SessionLog("drill", item_id)
     tracker = _Tracker(interviewer, log)
@@ -146,11 +158,12 @@ def simulate_drill(
     stated: dict[str, set[str]] = {}
     tracker.see(reply.messages, stated)
     stated[item_id] = {f"{item_id}#{pid}" for pid in covered}
+    touched = {item_id: stated[item_id] | {f"{item_id}#{pid}" for pid in partial}}
     messages = tracker.respond(sid, answer)
-    tracker.see(messages, stated)
+    tracker.see(messages, stated, touched)
     while messages and messages[-1].kind == "followup":
         messages = tracker.respond(sid, "I am not sure about that.")
-        tracker.see(messages, stated)
+        tracker.see(messages, stated, touched)
     return log
 
 
@@ -182,8 +195,9 @@ def run(
             progress(len(logs), total)
     for item_id in items:
         for case in by_item[item_id]:
-            covered = set(case.gold.covered or []) | set(case.gold.partial or [])  # type: ignore[attr-defined]
-            logs.append(simulate_drill(interviewer, item_id, case.answer, covered))  # type: ignore[attr-defined]
+            gold = case.gold  # type: ignore[attr-defined]
+            covered, partial = set(gold.covered or []), set(gold.partial or [])
+            logs.append(simulate_drill(interviewer, item_id, case.answer, covered, partial))  # type: ignore[attr-defined]
             if progress:
                 progress(len(logs), total)
     return summarise(logs), logs
@@ -199,6 +213,7 @@ def _percentile(values: list[float], q: float) -> float:
 def summarise(logs: list[SessionLog]) -> dict[str, object]:
     followups = sum(log.followups for log in logs)
     on_missed = sum(log.followups_on_missed for log in logs)
+    untouched = sum(log.followups_on_untouched for log in logs)
     design = [log for log in logs if log.kind == "design"]
     latencies = [ms for log in logs for ms in log.latencies_ms]
     return {
@@ -206,6 +221,13 @@ def summarise(logs: list[SessionLog]) -> dict[str, object]:
         "followups": {
             "n": followups,
             "on_missed_share": round(on_missed / followups, 4) if followups else 1.0,
+            "on_untouched_share": round(untouched / followups, 4) if followups else 1.0,
+            "design_n": sum(log.followups for log in design),
+            "design_on_missed_share": round(
+                sum(log.followups_on_missed for log in design)
+                / max(1, sum(log.followups for log in design)),
+                4,
+            ),
         },
         "leaks": sum(len(log.leaks) for log in logs),
         "repeated_questions": sum(log.repeats for log in logs),
@@ -249,6 +271,9 @@ def write(out: Path, metrics: dict[str, object]) -> None:
         "|---|---|---|",
         f"| follow-ups aimed at a point the candidate missed | {fu['on_missed_share']:.3f} "  # type: ignore[index]
         f"({fu['n']} follow-ups) | ≥ 0.95 |",  # type: ignore[index]
+        f"| … in design interviews | {fu['design_on_missed_share']:.3f} "  # type: ignore[index]
+        f"({fu['design_n']} follow-ups) | |",  # type: ignore[index]
+        f"| … aimed at a point not even partly covered | {fu['on_untouched_share']:.3f} | — |",  # type: ignore[index]
         f"| rubric points leaked before an answer | {metrics['leaks']} | 0 |",
         f"| repeated questions | {metrics['repeated_questions']} | 0 |",
         f"| steps reached in a design interview (min / mean) | {steps['min']} / {steps['mean']} "  # type: ignore[index]

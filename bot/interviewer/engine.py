@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.ask import MIN_ITEM_SCORE
 from bot.grading import EmbeddedGrader, Grader, make_grader
 from bot.interviewer import policies
 from bot.interviewer.graph import Context, Turn, build_graph, new_question
@@ -231,7 +232,9 @@ class Interviewer:
                 matches = self.deps.retriever.find_question(
                     config.topic, k=config.questions, kinds=("concept",)
                 )
-                chosen = [m.item_id for m in matches if m.item_id in allowed]
+                chosen = [
+                    m.item_id for m in matches if m.item_id in allowed and m.score >= MIN_ITEM_SCORE
+                ]
         else:
             chosen = [c.id for c in concepts]
         if not chosen:

@@ -172,10 +172,7 @@ def build_graph(ctx: Context) -> Any:
         if q is None:
             return _note(turn, state, "This interview is over; start a new one.")
         cap = state.config.time_cap_minutes
-        if cap and now() - state.started_at > cap * 60:
-            state.end_reason = f"Time is up: the interview was capped at {cap} minutes."
-            q.answers.append(turn.text)
-            return {"state": state, "route": "close"}
+        over_cap = bool(cap) and now() - state.started_at > (cap or 0) * 60
         said: list[InterviewerMessage] = []
         if state.case_id:
             case = ctx.catalog.case(state.case_id)
@@ -231,6 +228,9 @@ def build_graph(ctx: Context) -> Any:
                 grade=shown,
             )
         )
+        if over_cap:
+            state.end_reason = f"Time is up: the interview was capped at {cap} minutes."
+            return {"state": state, "messages": _say(turn, *said), "route": "close"}
         return {"state": state, "messages": _say(turn, *said), "route": "decide"}
 
     def decide(turn: Turn) -> str:

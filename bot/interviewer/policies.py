@@ -135,17 +135,25 @@ def missed_points(
     return sorted(candidates, key=lambda p: (-p.weight, -certainty(p), p.id))
 
 
+# A follow-up aims only at a point the grader is this sure was missed: probing a point the
+# candidate did make reads as not listening. Chosen on the dev split of the labelled answers,
+# where the drill's follow-ups then never hit a point the labels call covered.
+FOLLOW_UP_CONFIDENCE = 0.9
+
+
 def follow_up_target(
     q: QuestionState,
     points: Sequence[RubricPoint],
     asked_texts: Sequence[str],
     *,
     min_weight: float = 0.0,
+    min_confidence: float = FOLLOW_UP_CONFIDENCE,
 ) -> tuple[RubricPoint, str] | None:
-    """The highest-weight missed point not yet probed, with a probe not yet asked."""
+    """The highest-weight surely-missed point not yet probed, with a probe not yet asked."""
     asked = {normalise(t) for t in asked_texts}
     for point in missed_points(q, points, exclude=q.probed):
-        if point.weight < min_weight:
+        verdict = q.verdicts.get(point.id)
+        if point.weight < min_weight or (verdict and verdict.confidence < min_confidence):
             continue
         probe = next((p for p in point.probes if normalise(p) not in asked), None)
         if probe is not None:

@@ -44,7 +44,9 @@ PANEL_CSS = """<style>
   max-height: calc(100vh - 9rem); overflow-y: auto;
 }
 .panelist-answer mark { background: #fde68a; padding: 0 2px; border-radius: 3px; }
-details.panelist-cite summary { cursor: pointer; font-size: 0.9em; opacity: 0.8; }
+details.panelist-cite summary { cursor: pointer; font-size: 0.85em; opacity: 0.75; }
+ul.panelist-points { list-style: none; padding-left: 0; margin-top: 0.3em; }
+ul.panelist-points li { margin-bottom: 0.55em; }
 </style>"""
 
 
@@ -179,22 +181,25 @@ def render_grade(grade: Grade, answers: Sequence[str] = (), *, expanded: bool = 
                     unsafe_allow_html=True,
                 )
         if fb.credited:
-            st.markdown(f"**Credited ({len(fb.credited)})**")
-            for credit in fb.credited:
-                tag = "✔" if credit.status == "covered" else "◐ partly:"
-                st.markdown(
-                    f"{tag} {html.escape(credit.point)}  \n"
-                    f"<small>“{html.escape(credit.evidence)}”</small>",
-                    unsafe_allow_html=True,
-                )
+            items = "".join(
+                f"<li>{'✔' if c.status == 'covered' else '◐ partly:'} {html.escape(c.point)}"
+                f"<br><small>“{html.escape(c.evidence)}”</small></li>"
+                for c in fb.credited
+            )
+            st.markdown(
+                f"**Credited ({len(fb.credited)})**<ul class='panelist-points'>{items}</ul>",
+                unsafe_allow_html=True,
+            )
         if fb.missed:
-            st.markdown(f"**Missed ({len(fb.missed)})**")
-            for miss in fb.missed:
-                cite = citation_html(miss.citation) if miss.citation else ""
-                st.markdown(
-                    f"✘ {html.escape(miss.point)} <small>(weight {miss.weight:g})</small>{cite}",
-                    unsafe_allow_html=True,
-                )
+            items = "".join(
+                f"<li>✘ {html.escape(m.point)} <small>(weight {m.weight:g})</small>"
+                f"{citation_html(m.citation) if m.citation else ''}</li>"
+                for m in fb.missed
+            )
+            st.markdown(
+                f"**Missed ({len(fb.missed)})**<ul class='panelist-points'>{items}</ul>",
+                unsafe_allow_html=True,
+            )
         elif not fb.credited:
             st.caption("Nothing in this answer matched a rubric point yet.")
 

@@ -129,7 +129,7 @@ def test_three_answer_design_interview_to_its_scorecard(
     first.locator("summary").click()
     expect(first.get_by_text("Your answer")).to_be_visible()
     expect(first.get_by_text(ANSWERS[0][:40])).to_be_visible()
-    last.scroll_into_view_if_needed()
+    last.evaluate("e => e.closest('[data-testid=stChatMessage]').scrollIntoView({block: 'start'})")
     page.screenshot(path=str(artifacts / "interview.png"))
 
     page.locator(".st-key-cmd-end button").click()

@@ -400,7 +400,7 @@ class SessionDB:
             sql += " WHERE g.session_id = ?"
             args = (session_id,)
         rows = self._conn().execute(sql + " ORDER BY s.created_at, g.turn_n", args).fetchall()
-        return [{k: r[k] for k in r if k != "grade_json"} for r in rows]
+        return [{k: r[k] for k in r.keys() if k != "grade_json"} for r in rows]  # noqa: SIM118 (a Row iterates values)
 
     def delete(self, session_id: str) -> None:
         with self._tx() as db:

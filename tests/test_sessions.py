@@ -161,3 +161,15 @@ def test_export_holds_everything(db: SessionDB) -> None:
     assert data["id"] == sid and data["finished_at"] is not None
     assert [t["text"] for t in data["turns"]] == ["Q1?", "answer", "next?"]
     assert data["state"]["finished"] is True
+
+
+def test_grades_are_stored_per_graded_message(db: SessionDB) -> None:
+    from bot.grading.models import Feedback, Grade
+
+    grade = Grade(verdicts=[], score_0_4=2.5, grader="embedded", feedback=Feedback(summary="s"))
+    sid = db.create(_state(), "t", [_msg("Q1?")])
+    feedback = InterviewerMessage(kind="feedback", text="ok", item_id="concept-drift", grade=grade)
+    db.record_turn(sid, "answer", [feedback, _msg("Q2?")], _state())
+    (row,) = db.grades(sid)
+    assert row["item_id"] == "concept-drift" and row["score"] == 2.5 and row["turn_n"] == 3
+    assert db.grades() == [row] and "grade_json" not in row

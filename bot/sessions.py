@@ -97,6 +97,13 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m002_final_grades(db: sqlite3.Connection) -> None:
+    # Per-answer grades and the grade a question closes with were stored alike; only the
+    # latter is a question's score, so history and averages need to tell them apart.
+    db.execute("ALTER TABLE grades ADD COLUMN final INTEGER NOT NULL DEFAULT 1")
+
+
 @dataclass(frozen=True)
 class TurnRecord:
     n: int
@@ -262,7 +269,8 @@ class SessionDB:
                 if message.grade is None:
                     continue
                 db.execute(
-                    "INSERT INTO grades VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO grades (session_id, turn_n, item_id, step, score, grader, "
+                    "grade_json, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         session_id,
                         first + offset,
@@ -271,6 +279,7 @@ class SessionDB:
                         message.grade.score_0_4,
                         message.grade.grader,
                         message.grade.model_dump_json(),
+                        int(message.open_points is None),
                     ),
                 )
             db.execute(
@@ -389,16 +398,24 @@ class SessionDB:
             raise SessionError(f"no session {session_id!r}")
         return Scorecard.model_validate_json(row[0]) if row[0] else None
 
-    def grades(self, session_id: str | None = None) -> builtins.list[dict[str, object]]:
-        """Every stored grade (of one session, or of all), oldest first."""
+    def grades(
+        self, session_id: str | None = None, *, final_only: bool = False
+    ) -> builtins.list[dict[str, object]]:
+        """Stored grades (of one session, or of all), oldest first.
+
+        `final_only` keeps the grade each question closed with (its score), not the
+        grades of the single answers on the way there.
+        """
         sql = (
             "SELECT g.*, s.created_at AS session_created FROM grades g JOIN sessions s "
-            "ON s.id = g.session_id"
+            "ON s.id = g.session_id WHERE 1 = 1"
         )
         args: tuple[str, ...] = ()
         if session_id:
-            sql += " WHERE g.session_id = ?"
+            sql += " AND g.session_id = ?"
             args = (session_id,)
+        if final_only:
+            sql += " AND g.final = 1"
         rows = self._conn().execute(sql + " ORDER BY s.created_at, g.turn_n", args).fetchall()
         return [{k: r[k] for k in r.keys() if k != "grade_json"} for r in rows]  # noqa: SIM118 (a Row iterates values)
 

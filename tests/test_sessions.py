@@ -170,6 +170,11 @@ def test_grades_are_stored_per_graded_message(db: SessionDB) -> None:
     sid = db.create(_state(), "t", [_msg("Q1?")])
     feedback = InterviewerMessage(kind="feedback", text="ok", item_id="concept-drift", grade=grade)
     db.record_turn(sid, "answer", [feedback, _msg("Q2?")], _state())
-    (row,) = db.grades(sid)
-    assert row["item_id"] == "concept-drift" and row["score"] == 2.5 and row["turn_n"] == 3
-    assert db.grades() == [row] and "grade_json" not in row
+    interim = InterviewerMessage(
+        kind="feedback", text="so far", item_id="concept-drift", grade=grade, open_points=2
+    )
+    db.record_turn(sid, "more", [interim], _state())
+    first, second = db.grades(sid)
+    assert first["item_id"] == "concept-drift" and first["score"] == 2.5 and first["turn_n"] == 3
+    assert first["final"] == 1 and second["final"] == 0 and "grade_json" not in first
+    assert db.grades(final_only=True) == [first]

@@ -221,6 +221,8 @@ def render_message(
     text = message.text
     if grade is not None:
         text = f"**{grade.score_0_4:.1f} / 4** — {grade.feedback.summary}"
+        if message.open_points:
+            text += f" {message.open_points} point(s) still open on this question."
     with st.chat_message("assistant", avatar=KIND_AVATAR.get(message.kind)):
         if message.step is not None and message.kind in ("question", "prompt"):
             st.caption(f"Step {message.step.number} · {message.step.label}")

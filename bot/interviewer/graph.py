@@ -226,6 +226,7 @@ def build_graph(ctx: Context) -> Any:
                 step=q.step,
                 item_id=q.item_id,
                 grade=shown,
+                open_points=open_points,
             )
         )
         if over_cap:

@@ -111,6 +111,7 @@ class InterviewerMessage(Plain):
     grade: Grade | None = None
     citations: list[Citation] = Field(default_factory=list)
     targets: list[str] = Field(default_factory=list)  # follow-up / hint: the point ids aimed at
+    open_points: int | None = None  # feedback before a question closes: points still missed
 
 
 class StepProgress(Plain):

@@ -82,7 +82,7 @@ with overview:
         st.rerun()
 
 with topics:
-    grades = pd.DataFrame(db.grades())
+    grades = pd.DataFrame(db.grades(final_only=True))
     if grades.empty:
         st.caption("No graded answers yet.")
     else:

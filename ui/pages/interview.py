@@ -7,12 +7,12 @@ resumed session (or a second tab) shows exactly what SQLite holds.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 import streamlit as st
 
+from bot.export import session_json, session_markdown
 from bot.interviewer import InterviewConfig, Mode
 from bot.sessions import SessionError
 from knowledge.schema import Difficulty, Step
@@ -55,12 +55,7 @@ def _queue(text: str) -> None:
 
 
 def _exports(sid: str) -> tuple[str, str]:
-    """The Markdown and JSON exports from the core (bot.export), or the raw record."""
-    try:
-        from bot.export import session_json, session_markdown
-    except ImportError:
-        data = json.dumps(db.export(sid), indent=2)
-        return f"```json\n{data}\n```\n", data
+    """The Markdown and JSON exports, as the core writes them."""
     return session_markdown(db, sid), session_json(db, sid)
 
 

@@ -326,7 +326,7 @@ def render_scorecard(card: Scorecard) -> None:
     cols[1].metric("Hints used", card.hints)
     cols[2].metric("Time", _minutes(card.elapsed_s))
     if card.end_reason:
-        st.caption(f"Ended: {card.end_reason}")
+        st.caption(f"Ended: {card.end_reason} " + " ".join(card.notes))
     if card.steps:
         st.altair_chart(scorecard_chart(card), width="stretch")
     left, right = st.columns(2)

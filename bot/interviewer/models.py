@@ -177,6 +177,7 @@ class Scorecard(Plain):
     hints: int
     elapsed_s: float
     end_reason: str | None = None
+    notes: list[str] = Field(default_factory=list)  # how the overall score was computed
 
 
 class Reply(Plain):

@@ -72,6 +72,6 @@ def scorecard_text(card: Scorecard) -> str:
     if card.study_next:
         lines += ["", "**Study next**"]
         lines += [f"- {s.question} — {s.reason}" for s in card.study_next]
-    if card.end_reason:
-        lines += ["", f"_{card.end_reason}_"]
+    if card.end_reason or card.notes:
+        lines += ["", "_" + " ".join(filter(None, [card.end_reason, *card.notes])) + "_"]
     return "\n".join(lines)

@@ -118,9 +118,14 @@ def scorecard(
     if state.config.mode is Mode.DESIGN:
         # Steps never reached count as zero: ending early is part of the result.
         reached = {s.step for s in steps}
-        scores = [s.score for s in steps] + [0.0 for st in Step if st not in reached]
+        unreached = [st for st in Step if st not in reached]
+        scores = [s.score for s in steps] + [0.0 for _ in unreached]
+        notes = ["Overall is the mean over all seven steps."]
+        if unreached:
+            notes.append(f"{len(unreached)} step(s) never reached count as 0.")
     else:
         scores = [s.score for s in steps]
+        notes = ["Overall is the mean over the questions asked."]
     overall = round(sum(scores) / len(scores), 2) if scores else 0.0
     strongest.sort(key=lambda p: -p.weight)
     weakest.sort(key=lambda p: -p.weight)
@@ -135,6 +140,7 @@ def scorecard(
         hints=state.hints,
         elapsed_s=round(max(0.0, now - state.started_at), 1),
         end_reason=state.end_reason,
+        notes=notes,
     )
 
 

@@ -7,13 +7,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 app = typer.Typer(
     name="panelist",
@@ -166,6 +169,24 @@ def _ready_store(settings: Settings):
     for message in ready.messages:
         err.print(f"[yellow]{message}[/yellow]")
     return ready.store
+
+
+def _services(settings: Settings) -> Services:
+    """The app's services, indexing with a progress bar on first use."""
+    from bot.services import build_services
+    from knowledge.store import StoreError
+
+    bar, update = _progress_bar("indexing")
+    try:
+        with bar:
+            services = build_services(settings, progress=update)
+    except StoreError as exc:
+        err.print(f"[red]The knowledge store is not usable:[/red] {exc}")
+        err.print("Run `panelist doctor` for details.")
+        raise typer.Exit(1) from exc
+    for notice in services.notices:
+        err.print(f"[yellow]{notice}[/yellow]")
+    return services
 
 
 @kb_app.command("build")
@@ -428,15 +449,12 @@ def eval_interviewer(
     import tempfile
 
     from bot.interviewer import build_interviewer
-    from bot.services import build_services
     from bot.sessions import SessionDB
     from evals import simulate
 
-    settings = _settings()
-    _ready_store(settings)
     # Simulated sessions go to a throwaway database, never the candidate's own history.
     scratch = Path(tempfile.mkdtemp(prefix="panelist-sim-"))
-    interviewer = build_interviewer(build_services(settings), db=SessionDB(scratch / "sim.db"))
+    interviewer = build_interviewer(_services(_settings()), db=SessionDB(scratch / "sim.db"))
     case_ids = [c for c, _, _ in interviewer.cases()]
     bar, update = _progress_bar("simulating")
     with bar:

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markdown import Markdown
 
-from bot.cli import _ready_store, _settings, app, console, err
+from bot.cli import _services, _settings, app, console, err
 from bot.interviewer.models import InterviewerMessage, Mode, Reply
 from knowledge.schema import Difficulty, Step
 
 if TYPE_CHECKING:
     from bot.interviewer import Interviewer
+    from bot.sessions import SessionDB
 
 sessions_app = typer.Typer(
     help="List, show, export and delete past sessions.", no_args_is_help=True
@@ -45,14 +46,8 @@ LABELS = {
 
 def _interviewer() -> Interviewer:
     from bot.interviewer import build_interviewer
-    from bot.services import build_services
 
-    settings = _settings()
-    _ready_store(settings)  # shows a progress bar on the first run
-    services = build_services(settings)
-    for notice in services.notices:
-        err.print(f"[yellow]{notice}[/yellow]")
-    return build_interviewer(services)
+    return build_interviewer(_services(_settings()))
 
 
 def _show(message: InterviewerMessage) -> None:
@@ -206,7 +201,7 @@ def sessions_list(
     console.print(table)
 
 
-def _resolve(session: str) -> tuple[object, str]:
+def _resolve(session: str) -> tuple[SessionDB, str]:
     from bot.sessions import SessionDB, SessionError
 
     db = SessionDB(_settings().db_path)
@@ -223,7 +218,7 @@ def sessions_show(session: Annotated[str, typer.Argument(help="Session id or pre
     from bot.export import session_markdown
 
     db, sid = _resolve(session)
-    console.print(Markdown(session_markdown(db, sid)))  # type: ignore[arg-type]
+    console.print(Markdown(session_markdown(db, sid)))
 
 
 @sessions_app.command("export")
@@ -241,7 +236,7 @@ def sessions_export(
         err.print(f"[red]Unknown format {fmt!r}[/red]: use md or json.")
         raise typer.Exit(2)
     db, sid = _resolve(session)
-    text = session_json(db, sid) if fmt == "json" else session_markdown(db, sid)  # type: ignore[arg-type]
+    text = session_json(db, sid) if fmt == "json" else session_markdown(db, sid)
     if out is None:
         sys.stdout.write(text + "\n")
         return
@@ -258,5 +253,5 @@ def sessions_delete(
     db, sid = _resolve(session)
     if not yes and not typer.confirm(f"Delete session {sid}?"):
         raise typer.Exit(1)
-    db.delete(sid)  # type: ignore[attr-defined]
+    db.delete(sid)
     console.print(f"Deleted session {sid}.")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.llm import ChatModel, LLMError, NoModel, build_chat_model
 from bot.settings import Settings
-from knowledge.ingest import ensure_index
+from knowledge.ingest import Progress, ensure_index
 from knowledge.retrieval import Retriever
 from knowledge.store import KnowledgeStore
 
@@ -20,9 +20,12 @@ class Services:
     notices: list[str] = field(default_factory=list)
 
 
-def build_services(settings: Settings | None = None) -> Services:
+def build_services(
+    settings: Settings | None = None, *, progress: Progress | None = None
+) -> Services:
+    """Index the knowledge base if needed (reporting to `progress`), then wire everything."""
     settings = settings or Settings()
-    ready = ensure_index(settings)
+    ready = ensure_index(settings, progress=progress) if progress else ensure_index(settings)
     notices = list(ready.messages)
     try:
         model = build_chat_model(settings)

@@ -358,7 +358,7 @@ class SessionDB:
         ]
 
     def summary(self, session_id: str) -> SessionSummary:
-        found = [s for s in self.list(session_id=session_id)]
+        found = self.list(session_id=session_id)
         if not found:
             raise SessionError(f"no session {session_id!r}")
         return found[0]

@@ -26,11 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.interviewer import InterviewConfig, Interviewer, Mode
 from bot.interviewer.models import InterviewerMessage
 from bot.interviewer.policies import leaked_points, normalise
-from evals.dataset import GRADING, load_cases
+from evals.dataset import GRADING, EvalCase, load_cases
 from knowledge.models import RubricPoint
 
 Progress = Callable[[int, int], None]
@@ -174,7 +175,7 @@ def run(
     drill_questions: int | None = None,
     seed: int = 7,
     progress: Progress | None = None,
-) -> tuple[dict[str, object], list[SessionLog]]:
+) -> tuple[dict[str, Any], list[SessionLog]]:
     rng = random.Random(seed)
     case_ids = cases if cases is not None else [c for c, _, _ in interviewer.cases()]
     concepts = {c.id for c in interviewer.deps.catalog.concepts}
@@ -183,7 +184,7 @@ def run(
         for c in load_cases(GRADING)
         if c.item_id in concepts and set(c.tags) & {"strong", "partial", "weak", "paraphrase"}
     ]
-    by_item: dict[str, list[object]] = {}
+    by_item: dict[str, list[EvalCase]] = {}
     for c in labelled:
         by_item.setdefault(str(c.item_id), []).append(c)
     items = sorted(by_item)[:drill_questions] if drill_questions is not None else sorted(by_item)
@@ -195,9 +196,9 @@ def run(
             progress(len(logs), total)
     for item_id in items:
         for case in by_item[item_id]:
-            gold = case.gold  # type: ignore[attr-defined]
+            gold = case.gold
             covered, partial = set(gold.covered or []), set(gold.partial or [])
-            logs.append(simulate_drill(interviewer, item_id, case.answer, covered, partial))  # type: ignore[attr-defined]
+            logs.append(simulate_drill(interviewer, item_id, case.answer, covered, partial))
             if progress:
                 progress(len(logs), total)
     return summarise(logs), logs
@@ -210,7 +211,7 @@ def _percentile(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
-def summarise(logs: list[SessionLog]) -> dict[str, object]:
+def summarise(logs: list[SessionLog]) -> dict[str, Any]:
     followups = sum(log.followups for log in logs)
     on_missed = sum(log.followups_on_missed for log in logs)
     untouched = sum(log.followups_on_untouched for log in logs)
@@ -255,7 +256,7 @@ GOALS = {
 }
 
 
-def write(out: Path, metrics: dict[str, object]) -> None:
+def write(out: Path, metrics: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     fu = metrics["followups"]
@@ -265,23 +266,23 @@ def write(out: Path, metrics: dict[str, object]) -> None:
     lines = [
         "# Interviewer quality (simulated candidates, embedded default)",
         "",
-        f"{sessions['design']} design interviews, {sessions['drill']} drill sessions.",  # type: ignore[index]
+        f"{sessions['design']} design interviews, {sessions['drill']} drill sessions.",
         "",
         "| measure | value | goal |",
         "|---|---|---|",
-        f"| follow-ups aimed at a point the candidate missed | {fu['on_missed_share']:.3f} "  # type: ignore[index]
-        f"({fu['n']} follow-ups) | ≥ 0.95 |",  # type: ignore[index]
-        f"| … in design interviews | {fu['design_on_missed_share']:.3f} "  # type: ignore[index]
-        f"({fu['design_n']} follow-ups) | |",  # type: ignore[index]
-        f"| … aimed at a point not even partly covered | {fu['on_untouched_share']:.3f} | — |",  # type: ignore[index]
+        f"| follow-ups aimed at a point the candidate missed | {fu['on_missed_share']:.3f} "
+        f"({fu['n']} follow-ups) | ≥ 0.95 |",
+        f"| … in design interviews | {fu['design_on_missed_share']:.3f} "
+        f"({fu['design_n']} follow-ups) | |",
+        f"| … aimed at a point not even partly covered | {fu['on_untouched_share']:.3f} | — |",
         f"| rubric points leaked before an answer | {metrics['leaks']} | 0 |",
         f"| repeated questions | {metrics['repeated_questions']} | 0 |",
-        f"| steps reached in a design interview (min / mean) | {steps['min']} / {steps['mean']} "  # type: ignore[index]
+        f"| steps reached in a design interview (min / mean) | {steps['min']} / {steps['mean']} "
         "| 7 of 7 |",
-        f"| turn latency p50 / p95 (ms) | {lat['p50']} / {lat['p95']} | — |",  # type: ignore[index]
+        f"| turn latency p50 / p95 (ms) | {lat['p50']} / {lat['p95']} | — |",
     ]
     mistakes = metrics.get("mistakes") or []
     if mistakes:
         lines += ["", "## Follow-ups aimed at covered points", ""]
-        lines += [f"- {m}" for m in mistakes]  # type: ignore[attr-defined]
+        lines += [f"- {m}" for m in mistakes]
     (out / "report.md").write_text("\n".join(lines) + "\n")

@@ -146,48 +146,29 @@ class KnowledgeStore:
         q_ids, q_docs, q_meta = [], [], []
         r_ids, r_docs, r_meta = [], [], []
         for item in items:
-            for n, phrasing in enumerate(item.phrasings):
-                q_ids.append(f"{item.id}::q{n}")
-                q_docs.append(phrasing)
+            rows: list[tuple[str, str, str]] = [
+                (f"q{n}", phrasing, "phrasing") for n, phrasing in enumerate(item.phrasings)
+            ]
+            # What the item is about, beyond how it is asked: matched by scenario-style questions.
+            rows.append(("answer", item_profile(item), "answer"))
+            # The item's topic tags, for queries that name the topic rather than ask the question.
+            # Extracted items only carry generated markers ("extracted", the step), so none.
+            if item.tags and item.kind != "extracted":
+                rows.append(("tags", tags_text(item), "tags"))
+            for suffix, doc, role in rows:
                 meta: dict[str, Any] = {
                     "item_id": item.id,
                     "kind": item.kind,
                     "step": item.step.value if item.step else "",
                     "source_id": source_id,
-                    "canonical": n == 0,
-                    "role": "phrasing",
+                    "canonical": suffix == "q0",
+                    "role": role,
                 }
-                if n == 0:
+                if suffix == "q0":
                     meta["item_json"] = item.model_dump_json()
+                q_ids.append(f"{item.id}::{suffix}")
+                q_docs.append(doc)
                 q_meta.append(meta)
-            # What the item is about, beyond how it is asked: matched by scenario-style questions.
-            q_ids.append(f"{item.id}::answer")
-            q_docs.append(item_profile(item))
-            q_meta.append(
-                {
-                    "item_id": item.id,
-                    "kind": item.kind,
-                    "step": item.step.value if item.step else "",
-                    "source_id": source_id,
-                    "canonical": False,
-                    "role": "answer",
-                }
-            )
-            # The item's topic tags, for queries that name the topic rather than ask the question.
-            # Extracted items only carry generated markers ("extracted", the step), so none.
-            if item.tags and item.kind != "extracted":
-                q_ids.append(f"{item.id}::tags")
-                q_docs.append(tags_text(item))
-                q_meta.append(
-                    {
-                        "item_id": item.id,
-                        "kind": item.kind,
-                        "step": item.step.value if item.step else "",
-                        "source_id": source_id,
-                        "canonical": False,
-                        "role": "tags",
-                    }
-                )
             for point in item.rubric:
                 # Generic framework points are shared by many design steps: one row each.
                 r_ids.append(point.id)

@@ -7,6 +7,7 @@ are the labelled answers of the grading dataset. See `evals/simulate.py`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def metrics(indexed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def metrics(indexed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     scratch = tmp_path_factory.mktemp("sim")
     services = build_services(Settings(home=indexed_template))
     interviewer: Interviewer = build_interviewer(services, db=SessionDB(scratch / "sim.db"))
@@ -30,20 +31,20 @@ def metrics(indexed_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return result
 
 
-def test_follow_ups_aim_at_points_the_candidate_missed(metrics: dict[str, object]) -> None:
+def test_follow_ups_aim_at_points_the_candidate_missed(metrics: dict[str, Any]) -> None:
     followups = metrics["followups"]
-    assert followups["n"] >= 50  # type: ignore[index]
-    assert followups["on_missed_share"] >= 0.95, metrics["mistakes"]  # type: ignore[index]
+    assert followups["n"] >= 50
+    assert followups["on_missed_share"] >= 0.95, metrics["mistakes"]
 
 
-def test_no_rubric_point_leaks_before_an_answer(metrics: dict[str, object]) -> None:
+def test_no_rubric_point_leaks_before_an_answer(metrics: dict[str, Any]) -> None:
     assert metrics["leaks"] == 0, metrics["leak_examples"]
 
 
-def test_no_question_is_asked_twice(metrics: dict[str, object]) -> None:
+def test_no_question_is_asked_twice(metrics: dict[str, Any]) -> None:
     assert metrics["repeated_questions"] == 0
 
 
-def test_every_design_interview_reaches_all_seven_steps(metrics: dict[str, object]) -> None:
-    assert metrics["steps_reached"]["min"] == 7  # type: ignore[index]
-    assert metrics["sessions"]["design"] == 6  # type: ignore[index]
+def test_every_design_interview_reaches_all_seven_steps(metrics: dict[str, Any]) -> None:
+    assert metrics["steps_reached"]["min"] == 7
+    assert metrics["sessions"]["design"] == 6

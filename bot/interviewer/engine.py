@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bot.ask import MIN_ITEM_SCORE
 from bot.grading import EmbeddedGrader, Grader, make_grader
 from bot.interviewer import policies
-from bot.interviewer.graph import Context, Turn, build_graph, new_question
+from bot.interviewer.graph import Context, Turn, build_graph, open_question
 from bot.interviewer.models import (
     InterviewConfig,
     InterviewerMessage,
@@ -33,7 +33,7 @@ from bot.sessions import SessionDB, SessionError, TurnRecord
 from bot.settings import JudgeChoice, Settings
 from knowledge.catalog import Catalog, load_catalog
 from knowledge.retrieval import Retriever
-from knowledge.schema import DesignCase, Difficulty, Step
+from knowledge.schema import DesignCase, Step
 
 COMMANDS_HELP = (
     "Type `hint` for a nudge, `next` to move on, `repeat` to hear the question again, "
@@ -118,15 +118,9 @@ class Interviewer:
                     "*explain concept drift*. Answers come from the knowledge base, with sources.",
                 )
             )
+        state.title = title
         if state.queue:
-            item = self._ctx.item(state.queue.pop(0))
-            q = new_question(item, now)
-            state.questions.append(q)
-            state.asked_texts.append(q.question)
-            state.last_prompt = q.question
-            messages.append(
-                InterviewerMessage(kind="question", text=q.question, step=q.step, item_id=q.item_id)
-            )
+            messages.append(open_question(state, self._ctx.item(state.queue.pop(0)), now))
         session_id = self.db.create(state, title, messages)
         return session_id, Reply(messages=messages, progress=self._progress(state))
 
@@ -143,8 +137,7 @@ class Interviewer:
                 f"That message is {len(text):,} characters; the limit is "
                 f"{policies.MAX_MESSAGE_CHARS:,}. Shorten it and send it again.",
             )
-        title = self.db.summary(session_id).title
-        out = self._graph.invoke(Turn(state=state, text=text.strip(), title=title))
+        out = self._graph.invoke(Turn(state=state, text=text.strip()))
         new_state: InterviewState = out["state"]
         messages: list[InterviewerMessage] = out["messages"]
         card: Scorecard | None = out.get("scorecard")
@@ -267,6 +260,3 @@ def build_interviewer(
             clock=clock,
         )
     )
-
-
-DIFFICULTIES = [d.value for d in Difficulty]

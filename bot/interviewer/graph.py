@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.ask import AskError, explain
 from bot.grading import Grader
-from bot.grading.models import Feedback, Grade, Status
+from bot.grading.models import Feedback, Grade
+from bot.grading.scoring import assemble_grade
 from bot.interviewer import policies, render
 from bot.interviewer.models import (
     InterviewerMessage,
@@ -32,11 +33,11 @@ from bot.interviewer.models import (
     QuestionState,
     Scorecard,
 )
-from bot.interviewer.scorecard import scorecard
+from bot.interviewer.scorecard import progress, scorecard
 from bot.llm import ChatModel, LLMError, NoModel, user
 from bot.prompts import render as render_prompt
 from knowledge.catalog import Catalog
-from knowledge.models import QuestionItem, RubricPoint
+from knowledge.models import Citation, QuestionItem, RubricPoint
 from knowledge.retrieval import Retriever
 
 # Drill follow-ups aim only at essential points: the heaviest of the item.
@@ -50,7 +51,6 @@ class Context:
     grader: Grader
     model: ChatModel
     clock: Callable[[], float]
-    title: str = ""
     _items: dict[str, QuestionItem] = field(default_factory=dict)
 
     def item(self, item_id: str) -> QuestionItem:
@@ -65,7 +65,6 @@ class Turn(BaseModel):
 
     state: InterviewState
     text: str = ""
-    title: str = ""
     command: str | None = None
     route: str = ""
     messages: list[InterviewerMessage] = Field(default_factory=list)
@@ -77,8 +76,19 @@ def _say(turn: Turn, *messages: InterviewerMessage) -> list[InterviewerMessage]:
     return [*turn.messages, *messages]
 
 
-def _question_message(q: QuestionState, kind: str = "question") -> InterviewerMessage:
-    return InterviewerMessage(kind=kind, text=q.question, step=q.step, item_id=q.item_id)
+def open_question(state: InterviewState, item: QuestionItem, at: float) -> InterviewerMessage:
+    """Make `item` the current question of `state`; return the message that asks it."""
+    q = QuestionState(
+        item_id=item.id,
+        step=item.step,
+        question=item.question,
+        point_ids=[p.id for p in item.rubric],
+        started_at=at,
+    )
+    state.questions.append(q)
+    state.asked_texts.append(q.question)
+    state.last_prompt = q.question
+    return InterviewerMessage(kind="question", text=q.question, step=q.step, item_id=q.item_id)
 
 
 def build_graph(ctx: Context) -> Any:
@@ -115,8 +125,6 @@ def build_graph(ctx: Context) -> Any:
             message = InterviewerMessage(kind=kind, text=text, step=step)
             return {"state": state, "messages": _say(turn, message), "route": "done"}
         if name == "score":
-            from bot.interviewer.scorecard import progress
-
             text = render.progress_text(progress(state, ctx.item, ctx.catalog, now()))
             message = InterviewerMessage(kind="progress", text=text)
             return {"state": state, "messages": _say(turn, message), "route": "done"}
@@ -337,12 +345,8 @@ def build_graph(ctx: Context) -> Any:
 
     def ask_next(turn: Turn) -> dict[str, Any]:
         state = turn.state.model_copy(deep=True)
-        item = ctx.item(state.queue.pop(0))
-        q = new_question(item, now())
-        state.questions.append(q)
-        state.asked_texts.append(q.question)
-        state.last_prompt = q.question
-        return {"state": state, "messages": _say(turn, _question_message(q))}
+        message = open_question(state, ctx.item(state.queue.pop(0)), now())
+        return {"state": state, "messages": _say(turn, message)}
 
     def finish(turn: Turn) -> dict[str, Any]:
         state = turn.state.model_copy(deep=True)
@@ -351,7 +355,7 @@ def build_graph(ctx: Context) -> Any:
             message = InterviewerMessage(kind="notice", text="Session ended. Good luck!")
             return {"state": state, "messages": _say(turn, message)}
         state.end_reason = state.end_reason or "All questions done."
-        card = scorecard(state, ctx.item, ctx.retriever, turn.title, now())
+        card = scorecard(state, ctx.item, ctx.retriever, now())
         message = InterviewerMessage(kind="scorecard", text=render.scorecard_text(card))
         return {"state": state, "messages": _say(turn, message), "scorecard": card}
 
@@ -382,16 +386,6 @@ def build_graph(ctx: Context) -> Any:
     return graph.compile()
 
 
-def new_question(item: QuestionItem, at: float) -> QuestionState:
-    return QuestionState(
-        item_id=item.id,
-        step=item.step,
-        question=item.question,
-        point_ids=[p.id for p in item.rubric],
-        started_at=at,
-    )
-
-
 def _essential(item: QuestionItem) -> float:
     return min(ESSENTIAL_WEIGHT, max(p.weight for p in item.rubric))
 
@@ -405,32 +399,19 @@ def _hide_missed(grade: Grade) -> Grade:
 
 def _merged_grade(q: QuestionState, item: QuestionItem, grader: str) -> Grade:
     """The question's grade over all its answers, hint penalties applied."""
-    from bot.grading.scoring import assemble_grade
-
     verdicts = []
+    halved = False
     for p in item.rubric:
         v = q.verdicts.get(p.id)
         if v is None:
             continue
         status = policies.effective_status(q, p.id)
         if status is not v.status:
+            halved = True
             v = v.model_copy(update={"status": status, "note": "covered after a hint: half credit"})
         verdicts.append(v)
-    grade = assemble_grade(verdicts, item.rubric, grader)
-    if any(v.status is Status.PARTIAL and v.note.startswith("covered after") for v in verdicts):
-        grade = grade.model_copy(
-            update={
-                "feedback": grade.feedback.model_copy(
-                    update={
-                        "warnings": [
-                            *grade.feedback.warnings,
-                            "Points covered after a hint earn half credit.",
-                        ]
-                    }
-                )
-            }
-        )
-    return grade
+    warnings = ["Points covered after a hint earn half credit."] if halved else []
+    return assemble_grade(verdicts, item.rubric, grader, warnings=warnings)
 
 
 def _model_answer(item: QuestionItem) -> InterviewerMessage:
@@ -444,7 +425,7 @@ def _model_answer(item: QuestionItem) -> InterviewerMessage:
     )
 
 
-def _dedupe(citations: list[Any]) -> list[Any]:
+def _dedupe(citations: list[Citation]) -> list[Citation]:
     seen: set[str] = set()
     out = []
     for c in citations:

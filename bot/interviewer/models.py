@@ -68,6 +68,7 @@ class QuestionState(Plain):
 
 class InterviewState(Plain):
     config: InterviewConfig
+    title: str = ""  # "Design: Video recommendation", "Drill: drift", ...
     case_id: str | None = None
     queue: list[str] = Field(default_factory=list)  # item ids still to ask, in order
     questions: list[QuestionState] = Field(default_factory=list)  # asked so far, last = current

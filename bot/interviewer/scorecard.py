@@ -79,7 +79,6 @@ def scorecard(
     state: InterviewState,
     item: ItemLookup,
     retriever: Retriever,
-    title: str,
     now: float,
 ) -> Scorecard:
     steps: list[StepScore] = []
@@ -131,7 +130,7 @@ def scorecard(
     weakest.sort(key=lambda p: -p.weight)
     return Scorecard(
         mode=state.config.mode,
-        title=title,
+        title=state.title,
         overall=overall,
         steps=steps,
         strongest=strongest[:5],

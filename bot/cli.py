@@ -6,8 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,6 +18,10 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from knowledge.ingest import Progress
+    from knowledge.store import KnowledgeStore
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="panelist",
@@ -154,18 +159,24 @@ def _progress_bar(description: str):
     return bar, update
 
 
-def _ready_store(settings: Settings):
-    from knowledge.ingest import ensure_index
+def _indexing(build: Callable[[Progress], T]) -> T:
+    """Run `build` behind the indexing progress bar; an unusable store is a clear error."""
     from knowledge.store import StoreError
 
     bar, update = _progress_bar("indexing")
     try:
         with bar:
-            ready = ensure_index(settings, progress=update)
+            return build(update)
     except StoreError as exc:
         err.print(f"[red]The knowledge store is not usable:[/red] {exc}")
         err.print("Run `panelist doctor` for details.")
         raise typer.Exit(1) from exc
+
+
+def _ready_store(settings: Settings) -> KnowledgeStore:
+    from knowledge.ingest import ensure_index
+
+    ready = _indexing(lambda progress: ensure_index(settings, progress=progress))
     for message in ready.messages:
         err.print(f"[yellow]{message}[/yellow]")
     return ready.store
@@ -174,16 +185,8 @@ def _ready_store(settings: Settings):
 def _services(settings: Settings) -> Services:
     """The app's services, indexing with a progress bar on first use."""
     from bot.services import build_services
-    from knowledge.store import StoreError
 
-    bar, update = _progress_bar("indexing")
-    try:
-        with bar:
-            services = build_services(settings, progress=update)
-    except StoreError as exc:
-        err.print(f"[red]The knowledge store is not usable:[/red] {exc}")
-        err.print("Run `panelist doctor` for details.")
-        raise typer.Exit(1) from exc
+    services = _indexing(lambda progress: build_services(settings, progress=progress))
     for notice in services.notices:
         err.print(f"[yellow]{notice}[/yellow]")
     return services

@@ -27,6 +27,8 @@ class CasePoint(Strict):
 class Gold(Strict):
     covered: list[str] | None = None
     partial: list[str] | None = None
+    contradicted: list[str] | None = None
+    """Points the answer states wrongly (its opposite, a wrong number or definition)."""
     score: float = Field(ge=0, le=4)
 
 
@@ -45,10 +47,17 @@ class EvalCase(Strict):
     def _rubric_or_reference(self) -> EvalCase:
         if not self.rubric and not (self.reference and self.reference.strip()):
             raise ValueError("a case needs a rubric or a reference answer")
-        if self.rubric and self.gold.covered is not None:
-            unknown = set(self.gold.covered) - {p.id for p in self.rubric}
-            if unknown:
-                raise ValueError(f"gold.covered names unknown points: {sorted(unknown)}")
+        if self.rubric:
+            ids = {p.id for p in self.rubric}
+            for field in ("covered", "partial", "contradicted"):
+                unknown = set(getattr(self.gold, field) or []) - ids
+                if unknown:
+                    raise ValueError(f"gold.{field} names unknown points: {sorted(unknown)}")
+            both = set(self.gold.contradicted or []) & (
+                set(self.gold.covered or []) | set(self.gold.partial or [])
+            )
+            if both:
+                raise ValueError(f"points both credited and contradicted: {sorted(both)}")
         return self
 
     @property

@@ -4,8 +4,7 @@
 
 Two logistic models over the grader's per-point features: one predicts "covered";
 the other predicts "the best span states the opposite of the point", trained on
-the points that dev's `wrong` answers address (similar span) but do not get
-credit for. The three thresholds (covered, partial, contradicted) are then
+the points labelled `gold.contradicted` in dev's answers. The three thresholds (covered, partial, contradicted) are then
 chosen on dev to maximise point F1 plus score QWK, minus attack success, any
 paraphrase gap beyond 0.3 and scores above 0.5 for answers that deserve
 nothing (off-topic, empty, term lists): agreement alone would happily trade a few
@@ -27,20 +26,19 @@ from bot.grading.embedded import (
     CALIBRATION,
     CONTRA_FEATURES,
     FEATURES,
+    SIM,
     Calibration,
     EmbeddedGrader,
     contra_inputs,
     prepare,
+    standing_credit,
 )
 from bot.grading.models import PointVerdict, Status
 from bot.grading.scoring import weighted_score
 from evals.dataset import ATTACK_TAGS, GRADING, EvalCase, load_cases
 from evals.metrics import qwk
 
-VERSION = "embedded.v2"
-ADDRESSED_AT = 0.45
-"""A `wrong` answer whose closest span is at least this similar to an uncredited point is
-taken to address that point wrongly (the contradiction model's positive examples)."""
+VERSION = "embedded.v3"
 
 
 # Features do not depend on the calibration; any one will do while computing them.
@@ -60,12 +58,12 @@ class Rows:
 
 def _rows(cases: list[EvalCase], grader: EmbeddedGrader) -> Rows:
     xs, ys, cxs, cys, where = [], [], [], [], []
-    sim = FEATURES.index("sim_max")
     for ci, case in enumerate(tqdm(cases, desc="features", unit="answer")):
         points = case.rubric_points()
         view = prepare(case.answer, case.question)
         feats, best = grader.features(view, points)
         credited = set(case.gold.covered or []) | set(case.gold.partial or [])
+        contradicted = set(case.gold.contradicted or [])
         for pj, point in enumerate(points):
             if best[pj] is None:
                 continue  # gated answers are decided by rules, not by the model
@@ -73,13 +71,7 @@ def _rows(cases: list[EvalCase], grader: EmbeddedGrader) -> Rows:
             xs.append(feats[pj])
             ys.append(1.0 if covered else 0.5 if point.id in credited else 0.0)
             cxs.append(contra_inputs(feats[pj]))
-            cys.append(
-                float(
-                    "wrong" in case.tags
-                    and point.id not in credited
-                    and feats[pj][sim] >= ADDRESSED_AT
-                )
-            )
+            cys.append(float(point.id in contradicted))
             where.append((ci, pj))
     return Rows(np.asarray(xs), np.asarray(ys), np.asarray(cxs), np.asarray(cys), where)
 
@@ -97,31 +89,25 @@ def _logistic(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
 
 def _evaluate(
     cases: list[EvalCase],
-    probs: dict[tuple[int, int], tuple[float, float]],
+    probs: dict[tuple[int, int], tuple[float, float, float]],
     covered_at: float,
     partial_at: float,
     contra_at: float,
 ) -> dict[str, float]:
     tp = fp = fn = 0
     gold_scores, pred_scores, attacks, para_gap, undeserved = [], [], [], [], []
+    cal = Calibration(
+        coef=(), intercept=0.0, covered_at=covered_at, partial_at=partial_at, contra_at=contra_at
+    )
     for ci, case in enumerate(cases):
         points = case.rubric_points()
+        got = [probs.get((ci, pj), (0.0, 0.0, 0.0)) for pj in range(len(points))]
+        statuses = standing_credit([cal.status(p, c) for p, c, _ in got], [s for _, _, s in got])
         verdicts = []
-        for pj, point in enumerate(points):
-            p, c = probs.get((ci, pj), (0.0, 0.0))
-            contradicted = c >= contra_at
-            status = (
-                Status.MISSED
-                if contradicted
-                else Status.COVERED
-                if p >= covered_at
-                else Status.PARTIAL
-                if p >= partial_at
-                else Status.MISSED
-            )
+        for point, (_, c, _), status in zip(points, got, statuses, strict=True):
             verdicts.append(
                 PointVerdict(
-                    point_id=point.id, status=status, confidence=1.0, contradicted=contradicted
+                    point_id=point.id, status=status, confidence=1.0, contradicted=c >= contra_at
                 )
             )
             gold = point.id in set(case.gold.covered or [])
@@ -162,6 +148,7 @@ def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[
             zip(
                 covered.predict_proba(rows.x)[:, 1],
                 contra.predict_proba(rows.cx)[:, 1],
+                rows.x[:, SIM],
                 strict=True,
             ),
             strict=True,

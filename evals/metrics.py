@@ -26,6 +26,7 @@ class Prediction(BaseModel):
     pred_score: float
     gold_covered: list[str] | None
     gold_partial: list[str] | None
+    gold_contradicted: list[str] | None = None
     verdicts: list[dict[str, object]]
     flags: list[str]
     grader: str
@@ -35,6 +36,10 @@ class Prediction(BaseModel):
     @property
     def pred_covered(self) -> set[str]:
         return {str(v["point_id"]) for v in self.verdicts if v["status"] == "covered"}
+
+    @property
+    def pred_contradicted(self) -> set[str]:
+        return {str(v["point_id"]) for v in self.verdicts if v.get("contradicted")}
 
 
 def qwk(gold: Sequence[int], pred: Sequence[int], k: int = 5) -> float:
@@ -72,6 +77,23 @@ def point_prf(preds: Sequence[Prediction]) -> dict[str, float]:
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+def contradiction_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
+    """How well the grader spots points an answer states wrongly (positive = contradicted).
+
+    Counted on point-labelled cases; one without `gold.contradicted` contradicts nothing."""
+    tp = fp = fn = 0
+    for p in preds:
+        if p.gold_covered is None:
+            continue
+        gold, got = set(p.gold_contradicted or []), p.pred_contradicted
+        tp += len(gold & got)
+        fp += len(got - gold)
+        fn += len(gold - got)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return {"n": tp + fn, "precision": round(precision, 4), "recall": round(recall, 4)}
 
 
 def score_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
@@ -131,6 +153,7 @@ def all_metrics(preds: Sequence[Prediction], grader: str) -> dict[str, object]:
         "point": point_prf(preds),
         "score": score_metrics(preds),
         "attacks": attack_metrics(preds),
+        "contradiction": contradiction_metrics(preds),
         "by_tag": by_tag(preds),
         "latency_ms": latency(preds),
     }

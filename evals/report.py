@@ -169,6 +169,16 @@ def markdown_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _contradiction_line(metrics: dict[str, Any]) -> list[str]:
+    c = metrics.get("contradiction") or {}
+    if not c.get("n"):
+        return []
+    return [
+        f"- Stated errors (points labelled contradicted, {c['n']} in all): the grader flags them "
+        f"with precision {c['precision']:.3f} and recall {c['recall']:.3f}"
+    ]
+
+
 def write_reports(out: Path, metrics: dict[str, Any], preds: Sequence[Prediction]) -> None:
     plots = _plots(out, preds, metrics)
     s, pt, at = metrics["score"], metrics["point"], metrics["attacks"]
@@ -186,6 +196,7 @@ def write_reports(out: Path, metrics: dict[str, Any], preds: Sequence[Prediction
         f"MAE {s['mae']:.3f}, RMSE {s['rmse']:.3f}",
         f"- Attacks (stuffing, injection, wrong scored > gold + 0.5): {at['success_rate']:.3f} "
         f"of {at['n']}",
+        *_contradiction_line(metrics),
         f"- Latency per answer: p50 {metrics['latency_ms']['p50']} ms, "
         f"p95 {metrics['latency_ms']['p95']} ms",
         "",

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from evals.dataset import DatasetError, load_cases
-from evals.metrics import qwk
+from evals.dataset import DatasetError, EvalCase, load_cases
+from evals.metrics import Prediction, contradiction_metrics, qwk
 
 pytestmark = pytest.mark.slow
 SMALL = Path(__file__).parent / "data" / "grading_small.jsonl"
@@ -103,3 +103,45 @@ def test_bad_inputs_are_reported(tmp_path: Path) -> None:
 )
 def test_qwk_known_values(gold: list[int], pred: list[int], expected: float) -> None:
     assert qwk(gold, pred) == pytest.approx(expected)
+
+
+def _case(**gold: object) -> dict[str, object]:
+    rubric = [{"id": "p1", "text": "one"}, {"id": "p2", "text": "two"}]
+    return {"id": "c", "question": "q", "rubric": rubric, "answer": "a", "gold": gold}
+
+
+def test_contradiction_labels_are_checked() -> None:
+    EvalCase.model_validate(_case(covered=["p1"], contradicted=["p2"], score=1))
+    with pytest.raises(ValueError, match=r"gold\.contradicted names unknown points"):
+        EvalCase.model_validate(_case(covered=[], contradicted=["p9"], score=0))
+    with pytest.raises(ValueError, match="both credited and contradicted"):
+        EvalCase.model_validate(_case(covered=["p1"], contradicted=["p1"], score=0))
+
+
+def _pred(gold_contradicted: list[str] | None, flagged: list[str]) -> Prediction:
+    verdicts = [
+        {"point_id": pid, "status": "missed", "contradicted": pid in flagged}
+        for pid in ("p1", "p2")
+    ]
+    return Prediction(
+        id="c",
+        question_key="q",
+        split="test",
+        tags=["wrong"],
+        gold_score=0.0,
+        pred_score=0.0,
+        gold_covered=[],
+        gold_partial=[],
+        gold_contradicted=gold_contradicted,
+        verdicts=verdicts,
+        flags=[],
+        grader="embedded",
+        fallback_reason=None,
+        latency_ms=1.0,
+    )
+
+
+def test_contradiction_metrics() -> None:
+    # one labelled error found, one missed, one false alarm on an answer labelled clean
+    preds = [_pred(["p1", "p2"], ["p1"]), _pred(None, ["p2"])]
+    assert contradiction_metrics(preds) == {"n": 2, "precision": 0.5, "recall": 0.5}

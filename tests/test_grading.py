@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.grading import EmbeddedGrader, HybridGrader, LLMJudge, Status, make_grader, weighted_score
+from bot.grading.embedded import WEAK_SUPPORT, standing_credit
 from bot.grading.models import PointVerdict
 from bot.grading.scoring import CONTRADICTION_PENALTY
 from bot.grading.text import MAX_ANSWER_CHARS, dismissals, negated, opposite_swaps
@@ -140,6 +141,15 @@ def test_a_contradicted_point_costs_more_than_a_missed_one(drift: QuestionItem) 
         for p in points
     ]
     assert weighted_score(nothing, points) == 0.0
+
+
+def test_a_lone_weak_match_is_not_credited() -> None:
+    weak, strong = WEAK_SUPPORT - 0.05, WEAK_SUPPORT + 0.2
+    covered, missed = Status.COVERED, Status.MISSED
+    assert standing_credit([covered, missed, missed], [weak, 0.9, 0.9]) == [missed] * 3
+    # beside another credited point (a reworded answer), weak similarity can still earn credit
+    assert standing_credit([covered, Status.PARTIAL, missed], [weak, weak, 0.1])[0] is covered
+    assert standing_credit([covered, missed], [strong, 0.1]) == [covered, missed]
 
 
 def test_contradiction_cues() -> None:

@@ -44,12 +44,15 @@ def test_dataset_shape() -> None:
     assert all(len(s) == 1 for s in splits.values()), "a question must sit in one split"
     test_questions = [q for q, s in splits.items() if s == {"test"}]
     assert len(test_questions) >= 0.3 * len(by_question)
+    # Every confidently wrong answer names the points it states wrongly; no other kind does.
+    for case in cases:
+        assert bool(case.gold.contradicted) == ("wrong" in case.tags), case.id
 
 
 def test_calibration_was_fit_on_dev_only() -> None:
     meta = json.loads(CALIBRATION.read_text())
-    assert "dev split" in meta["dataset"] and meta["version"] == "embedded.v2"
-    assert CALIBRATION.name == "embedded.v2.json"
+    assert "dev split" in meta["dataset"] and meta["version"] == "embedded.v3"
+    assert CALIBRATION.name == "embedded.v3.json"
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +67,6 @@ def test_point_f1_and_score_agreement(test_run) -> None:  # type: ignore[no-unty
     assert metrics["score"]["qwk"] >= 0.80
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap since the v2 calibration: one off-topic test answer "
-    "(latency-vs-accuracy-tradeoff) earns 0.76, bar 0.5",
-)
 def test_no_answer_that_should_earn_nothing_earns_anything(test_run) -> None:  # type: ignore[no-untyped-def]
     _, preds = test_run
     for p in preds:
@@ -79,8 +77,8 @@ def test_no_answer_that_should_earn_nothing_earns_anything(test_run) -> None:  #
 @pytest.mark.xfail(
     strict=True,
     reason="known gap: confidently wrong answers with factual errors the cues cannot see still "
-    "fool the embedded grader (attack success 0.27 on test, bar 0.02); see "
-    "evals/results/grading/embedded-test/report.md",
+    "fool the embedded grader (attack success 0.275 on test, bar 0.02; it flags 8 of the 37 "
+    "labelled errors); see evals/results/grading/embedded-test/report.md",
 )
 def test_attack_success_rate(test_run) -> None:  # type: ignore[no-untyped-def]
     metrics, _ = test_run

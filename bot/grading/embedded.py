@@ -6,7 +6,7 @@ is really about this point rather than another one, and whether it states the
 point's opposite (negation out of step with the point, swapped opposites such
 as L1/L2 or higher/lower, dismissive overclaiming, closeness to a negated
 copy of the point). Two small logistic models, fit on the dev split of the
-project's labelled dataset (`calibration/embedded.v2.json`), turn these into
+project's labelled dataset (`calibration/embedded.v3.json`), turn these into
 the probability that the point is covered and that it is contradicted; a
 contradicted point earns nothing and costs a penalty (`scoring.py`), because
 a confidently stated error is worse than silence. Answer-level gates come
@@ -42,7 +42,7 @@ from bot.grading.text import (
 )
 from knowledge.models import RubricPoint
 
-CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v2.json"
+CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v3.json"
 
 FEATURES = (
     "sim_max",
@@ -62,6 +62,7 @@ FEATURES = (
     "extra_negations",
     "contrast",
 )
+SIM = FEATURES.index("sim_max")
 # What says whether the best span states the point's opposite: the cues, alone and scaled by
 # how closely the span is about the point (a dismissal elsewhere in the answer means little).
 CONTRA_CUES = ("negation_mismatch", "opposites", "dismissals", "extra_negations")
@@ -124,10 +125,32 @@ class Calibration:
         """Probability that the best span states the opposite of the point."""
         return _logistic(self.contra_intercept, self.contra_coef, contra_inputs(features))
 
+    def status(self, covered: float, contradicted: float) -> Status:
+        """The verdict for a point from its two probabilities: a stated error earns nothing."""
+        if contradicted >= self.contra_at or covered < self.partial_at:
+            return Status.MISSED
+        return Status.COVERED if covered >= self.covered_at else Status.PARTIAL
+
 
 def _logistic(intercept: float, coef: Sequence[float], features: Sequence[float]) -> float:
     z = intercept + sum(c * f for c, f in zip(coef, features, strict=True))
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+WEAK_SUPPORT = 0.45
+"""Below this similarity between a point and its best span, the credit stands only beside
+other credited points. A paraphrase that rewords a whole answer reaches every point at low
+similarity (on dev, credited points as low as 0.22, always two or more to an answer), while
+an off-topic answer brushes a single point by chance."""
+
+
+def standing_credit(statuses: Sequence[Status], similarities: Sequence[float]) -> list[Status]:
+    """The verdicts, less a lone point credited on weak similarity alone."""
+    out = list(statuses)
+    credited = [j for j, s in enumerate(out) if s is not Status.MISSED]
+    if len(credited) == 1 and similarities[credited[0]] < WEAK_SUPPORT:
+        out[credited[0]] = Status.MISSED
+    return out
 
 
 # Used only when no fitted file is present: hand-set, deliberately conservative.
@@ -292,25 +315,23 @@ class EmbeddedGrader:
     def grade(self, answer: str, points: Sequence[RubricPoint], question: str = "") -> Grade:
         view = prepare(answer, question)
         feats, best = self.features(view, points)
+        cal = self.calibration
+        probs = [
+            (cal.probability(row), cal.contradiction(row)) if span is not None else (0.0, 0.0)
+            for row, span in zip(feats, best, strict=True)
+        ]
+        raw = [cal.status(p, c) for p, c in probs]
+        statuses = standing_credit(raw, [float(row[SIM]) for row in feats])
         verdicts = []
-        for j, point in enumerate(points):
-            span = best[j]
+        for point, span, row, (p, c), status, before in zip(
+            points, best, feats, probs, statuses, raw, strict=True
+        ):
             if span is None:
                 verdicts.append(
                     PointVerdict(point_id=point.id, status=Status.MISSED, confidence=0.95)
                 )
                 continue
-            p = self.calibration.probability(feats[j])
-            c = self.calibration.contradiction(feats[j])
-            contradicted = c >= self.calibration.contra_at
-            if contradicted:
-                status = Status.MISSED
-            elif p >= self.calibration.covered_at:
-                status = Status.COVERED
-            elif p >= self.calibration.partial_at:
-                status = Status.PARTIAL
-            else:
-                status = Status.MISSED
+            contradicted = c >= cal.contra_at
             verdicts.append(
                 PointVerdict(
                     point_id=point.id,
@@ -318,7 +339,8 @@ class EmbeddedGrader:
                     evidence=span.text if status is not Status.MISSED or contradicted else None,
                     confidence=round(max(c, 1 - p) if contradicted else max(p, 1 - p), 3),
                     contradicted=contradicted,
-                    note=f"p={p:.2f}, contradiction={c:.2f}, similarity={feats[j][0]:.2f}",
+                    note=f"p={p:.2f}, contradiction={c:.2f}, similarity={row[SIM]:.2f}"
+                    + ("; a lone weak match is not credited" if status is not before else ""),
                 )
             )
         flags, warnings = list(view.flags), list(view.warnings)

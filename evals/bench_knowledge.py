@@ -129,7 +129,8 @@ def _markdown(r: dict[str, object]) -> str:
         "",
         "## Indexing",
         "",
-        f"- Shipped corpus: {idx['seconds']} s for {idx['questions']} question phrasings, "
+        f"- Shipped corpus: {idx['seconds']} s for {idx['questions']} question rows (phrasings, "
+        "answer profiles, tags and probes), "
         f"{idx['rubric_points']} rubric points and {idx['passages']} passages.",
         f"- Reference documents: {ing['files']} files, {ing['bytes'] / 1024:.0f} KB, "
         f"{ing['chunks']} chunks and {ing['items']} extracted items in {ing['seconds']} s "
@@ -147,10 +148,10 @@ def _markdown(r: dict[str, object]) -> str:
         "",
         "## Question retrieval on held-out paraphrases",
         "",
-        "Measured on the shipped corpus; `phrasing` matches the items' questions only, `dense` adds",
-        "the model answer, rubric and tags, `hybrid` adds BM25 over the item's whole text (see",
-        "`knowledge/retrieval.py`). The weights were chosen on the development paraphrases and on",
-        "leave-one-out over the corpus's alternative phrasings, never on the held-out set.",
+        "Measured on the shipped corpus; `phrasing` matches the items' phrasings only, `dense` adds",
+        "the model answer, rubric, tags and rubric probes, `hybrid` adds BM25 over the item's whole",
+        "text (see `knowledge/retrieval.py`). The weights were chosen on the development paraphrases",
+        "and on leave-one-out over the corpus's alternative phrasings, never on the held-out set.",
         "",
         "| mode | held-out n | held-out recall@1 | held-out recall@5 | dev n | dev recall@1 | dev recall@5 |",
         "|---|---|---|---|---|---|---|",

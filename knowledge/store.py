@@ -139,7 +139,7 @@ class KnowledgeStore:
 
     # -- writes ---------------------------------------------------------------------------
     def put_items(self, items: Sequence[QuestionItem], *, source_id: str) -> set[str]:
-        """Index each item's phrasings, answer profile and tags, and each rubric point.
+        """Index each item's phrasings, answer profile, tags and probes, and each rubric point.
 
         Returns the written ids.
         """
@@ -155,6 +155,14 @@ class KnowledgeStore:
             # Extracted items only carry generated markers ("extracted", the step), so none.
             if item.tags and item.kind != "extracted":
                 rows.append(("tags", tags_text(item), "tags"))
+            # The rubric's follow-up questions read like a candidate's scenario questions.
+            # Design-step items share the framework's probes and are not looked up by question.
+            if item.kind != "design-step":
+                rows += [
+                    (f"probe-{point.id.rsplit('#', 1)[-1]}-{n}", probe, "probe")
+                    for point in item.rubric
+                    for n, probe in enumerate(point.probes)
+                ]
             for suffix, doc, role in rows:
                 meta: dict[str, Any] = {
                     "item_id": item.id,

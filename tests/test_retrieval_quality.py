@@ -59,12 +59,6 @@ def test_recall_at_5_meets_the_bar_on_held_out_paraphrases(indexed_home: Path) -
     assert report.recall_at_5 >= 0.98, report.misses[:10]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: hybrid retrieval measures recall@1 0.892 (recall@5 0.990) on the 195 "
-    "held-out paraphrases (evals/results/knowledge_bench.md); the issue's bar is recall@1 0.90. "
-    "Weights are tuned on the dev set and corpus leave-one-out only, never on this set",
-)
 def test_recall_at_1_meets_the_bar_on_held_out_paraphrases(indexed_home: Path) -> None:
     report = evaluate(Retriever(open_store(Settings())), load_paraphrases(), "hybrid")
     assert report.recall_at_1 >= 0.90, report.misses[:10]

@@ -2,13 +2,15 @@
 
     python -m evals.fit_calibration [--dataset evals/datasets/grading.v1.jsonl]
 
-Two logistic models over the grader's per-point features: one predicts "covered";
-the other predicts "the best span states the opposite of the point", trained on
-the points labelled `gold.contradicted` in dev's answers. The three thresholds (covered, partial, contradicted) are then
-chosen on dev to maximise point F1 plus score QWK, minus attack success, any
-paraphrase gap beyond 0.3 and scores above 0.5 for answers that deserve
-nothing (off-topic, empty, term lists): agreement alone would happily trade a few
-fooled attacks for a hair of F1. The test split is never read here.
+Two logistic models over the grader's per-point features: one predicts "covered"; the
+other predicts "the best span states the opposite of the point", trained on the points
+labelled `gold.contradicted` in dev's answers. The three thresholds (covered, partial,
+contradicted) are then chosen on dev to maximise point F1 plus score QWK, minus attack
+success, any paraphrase gap beyond 0.3 and scores above 0.5 for answers that deserve
+nothing (off-topic, empty, term lists): agreement alone would happily trade a few fooled
+attacks for a hair of F1. The evaluation applies the grader's own rule that a lone
+weakly supported point earns nothing (`standing_credit`). The test split is never read
+here.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ import pytest
 from bot.grading import EmbeddedGrader, HybridGrader, LLMJudge, Status, make_grader, weighted_score
 from bot.grading.embedded import WEAK_SUPPORT, standing_credit
 from bot.grading.models import PointVerdict
-from bot.grading.scoring import CONTRADICTION_PENALTY
+from bot.grading.scoring import CONTRADICTION_PENALTY, assemble_grade
 from bot.grading.text import MAX_ANSWER_CHARS, dismissals, negated, opposite_swaps
+from bot.interviewer.render import feedback_text
 from bot.llm import LLMTimeout, NoModel, OpenAICompatible
 from bot.testing import FunctionChatModel, QueueChatModel
 from knowledge.catalog import load_catalog
@@ -141,6 +142,31 @@ def test_a_contradicted_point_costs_more_than_a_missed_one(drift: QuestionItem) 
         for p in points
     ]
     assert weighted_score(nothing, points) == 0.0
+
+
+def test_feedback_quotes_what_the_answer_got_wrong(drift: QuestionItem) -> None:
+    first, second = drift.rubric[0], drift.rubric[1]
+    said = "Concept drift is when the input distribution changes."
+    verdicts = [
+        PointVerdict(
+            point_id=first.id,
+            status=Status.MISSED,
+            evidence=said,
+            confidence=0.9,
+            contradicted=True,
+        ),
+        PointVerdict(point_id=second.id, status=Status.MISSED, confidence=0.9),
+    ]
+    grade = assemble_grade(verdicts, drift.rubric, "embedded")
+    misses = {m.point_id: m for m in grade.feedback.missed}
+    assert misses[first.id].contradicted_by == said
+    assert misses[second.id].contradicted_by is None
+    assert grade.feedback.disputed == [said]
+    # While the question is open the point stays unnamed, but the wrong words are shown.
+    open_text = feedback_text(grade, final=False, open_points=2)
+    assert said in open_text and first.text not in open_text
+    closing = feedback_text(grade, final=True, open_points=0)
+    assert f'{first.text} — you said the opposite: "{said}"' in closing
 
 
 def test_a_lone_weak_match_is_not_credited() -> None:

@@ -78,6 +78,40 @@ def test_citation_html_escapes_the_passage() -> None:
     assert out.startswith("<details")
 
 
+def _grade_with_a_stated_error() -> None:
+    """An AppTest script: one grade whose answer states the opposite of a point."""
+    from bot.grading.models import PointVerdict, Status
+    from bot.grading.scoring import assemble_grade
+    from knowledge.models import Citation, RubricPoint
+    from ui.components import render_grade
+
+    cite = Citation(source_id="notes", title="Notes")
+    points = [
+        RubricPoint(id="p1", text="Concept drift is a change in P(y|x).", weight=2.0, source=cite),
+        RubricPoint(id="p2", text="Retrain on recent labelled data.", weight=1.0, source=cite),
+    ]
+    wrong = "Concept drift is <just> a change in the inputs."
+    verdicts = [
+        PointVerdict(
+            point_id="p1", status=Status.MISSED, evidence=wrong, confidence=0.9, contradicted=True
+        ),
+        PointVerdict(point_id="p2", status=Status.MISSED, confidence=0.9),
+    ]
+    grade = assemble_grade(verdicts, points, "embedded")
+    render_grade(grade, [wrong], expanded=True)
+    hidden = grade.model_copy(update={"feedback": grade.feedback.model_copy(update={"missed": []})})
+    render_grade(hidden, [wrong], expanded=True)
+
+
+def test_grade_shows_the_words_that_do_not_hold() -> None:
+    at = AppTest.from_function(_grade_with_a_stated_error).run()
+    assert not at.exception, at.exception
+    shown = "\n".join(m.value for m in at.markdown)
+    # the closing grade names the point beside the quote; the open one shows only the quote
+    assert "You said the opposite: “Concept drift is &lt;just&gt; a change in the inputs.”" in shown
+    assert "**Does not hold (1)**" in shown
+
+
 # -- AppTest over the real core -------------------------------------------------------------------
 @pytest.fixture
 def fresh_services(indexed_home: Path) -> Iterator[Path]:

@@ -193,11 +193,22 @@ def render_grade(grade: Grade, answers: Sequence[str] = (), *, expanded: bool = 
         if fb.missed:
             items = "".join(
                 f"<li>✘ {html.escape(m.point)} <small>(weight {m.weight:g})</small>"
-                f"{citation_html(m.citation) if m.citation else ''}</li>"
+                + (
+                    f"<br><small>You said the opposite: “{html.escape(m.contradicted_by)}”</small>"
+                    if m.contradicted_by
+                    else ""
+                )
+                + f"{citation_html(m.citation) if m.citation else ''}</li>"
                 for m in fb.missed
             )
             st.markdown(
                 f"**Missed ({len(fb.missed)})**<ul class='panelist-points'>{items}</ul>",
+                unsafe_allow_html=True,
+            )
+        elif fb.disputed:
+            items = "".join(f"<li>✘ “{html.escape(q)}”</li>" for q in fb.disputed)
+            st.markdown(
+                f"**Does not hold ({len(fb.disputed)})**<ul class='panelist-points'>{items}</ul>",
                 unsafe_allow_html=True,
             )
         elif not fb.credited:

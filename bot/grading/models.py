@@ -60,6 +60,7 @@ class Miss(BaseModel):
     point: str
     weight: float
     citation: Citation | None = None
+    contradicted_by: str | None = None  # the answer's words that state the opposite
 
 
 class Feedback(BaseModel):
@@ -68,6 +69,9 @@ class Feedback(BaseModel):
     summary: str
     credited: list[Credit] = Field(default_factory=list)
     missed: list[Miss] = Field(default_factory=list)
+    # Quotes of the answer that state the opposite of a point, without naming the point, so
+    # they can be shown while the question is still open.
+    disputed: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 
 

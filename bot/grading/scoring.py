@@ -43,6 +43,7 @@ def build_feedback(
                 point=by_id[v.point_id].text,
                 weight=by_id[v.point_id].weight,
                 citation=by_id[v.point_id].source,
+                contradicted_by=v.evidence if v.contradicted else None,
             )
             for v in verdicts
             if v.status is not Status.COVERED
@@ -54,7 +55,14 @@ def build_feedback(
     summary = (
         f"Covered {n_cov} of {len(points)} points" + (f", {n_par} partly" if n_par else "") + "."
     )
-    return Feedback(summary=summary, credited=credited, missed=missed, warnings=list(warnings))
+    disputed = list(dict.fromkeys(v.evidence for v in verdicts if v.contradicted and v.evidence))
+    return Feedback(
+        summary=summary,
+        credited=credited,
+        missed=missed,
+        disputed=disputed,
+        warnings=list(warnings),
+    )
 
 
 def assemble_grade(

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.ask import AskError, explain
 from bot.grading import Grader
-from bot.grading.models import Feedback, Grade
+from bot.grading.models import Grade
 from bot.grading.scoring import assemble_grade
 from bot.interviewer import policies, render
 from bot.interviewer.models import (
@@ -393,7 +393,7 @@ def _essential(item: QuestionItem) -> float:
 def _hide_missed(grade: Grade) -> Grade:
     """While follow-ups may still come, the grade shown does not list what was missed."""
     fb = grade.feedback
-    hidden = Feedback(summary=fb.summary, credited=fb.credited, missed=[], warnings=fb.warnings)
+    hidden = fb.model_copy(update={"missed": []})
     return grade.model_copy(update={"feedback": hidden})
 
 

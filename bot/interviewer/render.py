@@ -19,9 +19,17 @@ def feedback_text(grade: Grade, *, final: bool, open_points: int) -> str:
     if final:
         for miss in grade.feedback.missed:
             cite = f" _(source: {miss.citation.label()})_" if miss.citation else ""
-            lines.append(f"- ✗ {miss.point}{cite}")
-    elif open_points:
-        lines.append(f"- {open_points} point(s) still open on this question.")
+            said = (
+                f' — you said the opposite: "{miss.contradicted_by}"'
+                if miss.contradicted_by
+                else ""
+            )
+            lines.append(f"- ✗ {miss.point}{said}{cite}")
+    else:
+        for quote in grade.feedback.disputed:
+            lines.append(f'- ✗ This does not hold, and it costs credit: "{quote}"')
+        if open_points:
+            lines.append(f"- {open_points} point(s) still open on this question.")
     for warning in grade.feedback.warnings:
         lines.append(f"- ⚠ {warning}")
     if grade.fallback_reason:

@@ -20,8 +20,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from bot.interviewer.models import InterviewerMessage, InterviewState, Mode, Scorecard
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """The mean closing score of one framework step or one question."""
+
+    key: str | None
+    mean: float
+    answers: int
 
 
 class SessionError(Exception):
@@ -418,6 +428,21 @@ class SessionDB:
             sql += " AND g.final = 1"
         rows = self._conn().execute(sql + " ORDER BY s.created_at, g.turn_n", args).fetchall()
         return [{k: r[k] for k in r.keys() if k != "grade_json"} for r in rows]  # noqa: SIM118 (a Row iterates values)
+
+    def score_summary(self, by: Literal["step", "item_id"]) -> builtins.list[ScoreSummary]:
+        """Mean closing score per framework step or per question, weakest first.
+
+        A question counts once per time it closed; a drill's step is None."""
+        column = {"step": "step", "item_id": "item_id"}[by]  # never interpolate a caller's text
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT {column} AS key, AVG(score) AS mean, COUNT(*) AS n FROM grades "
+                f"WHERE final = 1 GROUP BY {column} ORDER BY mean, key"
+            )
+            .fetchall()
+        )
+        return [ScoreSummary(key=r["key"] or None, mean=r["mean"], answers=r["n"]) for r in rows]
 
     def delete(self, session_id: str) -> None:
         with self._tx() as db:

@@ -178,3 +178,35 @@ def test_grades_are_stored_per_graded_message(db: SessionDB) -> None:
     assert first["item_id"] == "concept-drift" and first["score"] == 2.5 and first["turn_n"] == 3
     assert first["final"] == 1 and second["final"] == 0 and "grade_json" not in first
     assert db.grades(final_only=True) == [first]
+
+
+def test_score_summary_averages_closing_grades_weakest_first(db: SessionDB) -> None:
+    from bot.grading.models import Feedback, Grade
+    from knowledge.schema import Step
+
+    def graded(score: float, item: str, step: Step | None, open_points: int | None = None):  # type: ignore[no-untyped-def]
+        grade = Grade(
+            verdicts=[], score_0_4=score, grader="embedded", feedback=Feedback(summary="")
+        )
+        return InterviewerMessage(
+            kind="feedback", text="", item_id=item, step=step, grade=grade, open_points=open_points
+        )
+
+    sid = db.create(_state(), "t", [_msg("Q1?")])
+    db.record_turn(sid, "a", [graded(0.5, "drift", None, open_points=2)], _state())  # not closing
+    db.record_turn(sid, "b", [graded(3.0, "drift", None)], _state())
+    db.record_turn(
+        sid,
+        "c",
+        [graded(1.0, "vr.data", Step.DATA), graded(2.0, "vr.eval", Step.EVALUATION)],
+        _state(),
+    )
+    db.record_turn(sid, "d", [graded(2.0, "vr.data", Step.DATA)], _state())
+    by_item = db.score_summary("item_id")
+    assert [(r.key, r.mean, r.answers) for r in by_item] == [
+        ("vr.data", 1.5, 2),
+        ("vr.eval", 2.0, 1),
+        ("drift", 3.0, 1),
+    ]
+    by_step = {r.key: (r.mean, r.answers) for r in db.score_summary("step")}
+    assert by_step == {Step.DATA.value: (1.5, 2), Step.EVALUATION.value: (2.0, 1), None: (3.0, 1)}

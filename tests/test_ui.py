@@ -329,6 +329,8 @@ def test_history_page_lists_sessions_charts_and_the_due_queue(core: Any, svc: An
     assert at.dataframe[0].value["id"].tolist() == [sid]
     assert at.get("vega_lite_chart"), "scores over time and per-step charts"
     assert "Weakest questions" in texts(at)
+    weakest = core.db.score_summary("item_id")[0]
+    assert f"**{weakest.mean:.1f}/4** over {weakest.answers} answer(s)" in texts(at)
     assert f"{len(due)} item(s) due" in " ".join(c.value for c in at.caption)
     if due:
         item = svc.store.item(due[0].item_id)

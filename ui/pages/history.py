@@ -82,16 +82,18 @@ with overview:
         st.rerun()
 
 with topics:
-    grades = pd.DataFrame(db.grades(final_only=True))
-    if grades.empty:
+    per_step = db.score_summary("step")
+    if not per_step:
         st.caption("No graded answers yet.")
     else:
         labels = {s.value: f"{s.number}. {s.label}" for s in Step}
-        grades["step"] = grades["step"].map(lambda v: labels.get(v, "concept drill"))
-        per_step = grades.groupby("step", as_index=False)["score"].mean()
+        steps = pd.DataFrame(
+            {"step": labels.get(row.key or "", "concept drill"), "score": row.mean}
+            for row in per_step
+        )
         st.markdown("**Average score per framework step**")
         st.altair_chart(
-            alt.Chart(per_step)
+            alt.Chart(steps)
             .mark_bar()
             .encode(
                 x=alt.X("score:Q", scale=alt.Scale(domain=[0, 4]), title="mean score (0-4)"),
@@ -100,20 +102,14 @@ with topics:
                     "score:Q", scale=alt.Scale(domain=[0, 4], scheme="redyellowgreen"), legend=None
                 ),
             )
-            .properties(height=max(60, 34 * len(per_step))),
+            .properties(height=max(60, 34 * len(steps))),
             width="stretch",
         )
-        per_item = (
-            grades.groupby("item_id", as_index=False)
-            .agg(score=("score", "mean"), answers=("score", "size"))
-            .sort_values("score")
-            .head(8)
-        )
         st.markdown("**Weakest questions**")
-        for row in per_item.itertuples():
-            item = svc.store.item(str(row.item_id)) if row.item_id else None
-            name = item.question if item else row.item_id
-            st.markdown(f"- {name} — **{row.score:.1f}/4** over {row.answers} answer(s)")
+        for row in db.score_summary("item_id")[:8]:
+            item = svc.store.item(row.key) if row.key else None
+            name = item.question if item else row.key
+            st.markdown(f"- {name} — **{row.mean:.1f}/4** over {row.answers} answer(s)")
 
 with due:
     queue = db.due()

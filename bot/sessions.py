@@ -38,6 +38,10 @@ class SessionError(Exception):
     """A session that does not exist, or a database that cannot be used."""
 
 
+class SessionConflict(SessionError):
+    """The session moved on (another tab or process committed a turn) since it was read."""
+
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
 
@@ -267,13 +271,21 @@ class SessionDB:
         *,
         scorecard: Scorecard | None = None,
         reviews: Sequence[tuple[str, int]] = (),
+        after_turn: int | None = None,
     ) -> None:
-        """Commit one exchange atomically: the candidate's words, the reply, the new state."""
+        """Commit one exchange atomically: the candidate's words, the reply, the new state.
+
+        With `after_turn` (the turn number `snapshot` gave with the state the new one was
+        computed from), a session that
+        has moved on since raises SessionConflict and nothing is written: two tabs answering
+        at once must not overwrite each other's state."""
         now = self.clock()
         with self._tx() as db:
             row = db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is None:
                 raise SessionError(f"no session {session_id!r}")
+            if after_turn is not None and self._last_turn(db, session_id) != after_turn:
+                raise SessionConflict(f"session {session_id!r} moved on since it was read")
             first = self._append(db, session_id, candidate_text, messages, now)
             for offset, message in enumerate(messages):
                 if message.grade is None:
@@ -316,10 +328,7 @@ class SessionDB:
         now: float,
     ) -> int:
         """Append turns; return the number of the first interviewer message."""
-        (last,) = db.execute(
-            "SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?", (sid,)
-        ).fetchone()
-        n = int(last)
+        n = self._last_turn(db, sid)
         if candidate_text is not None:
             n += 1
             db.execute(
@@ -335,17 +344,33 @@ class SessionDB:
             )
         return first
 
-    def state(self, session_id: str) -> InterviewState:
+    @staticmethod
+    def _last_turn(db: sqlite3.Connection, sid: str) -> int:
+        (last,) = db.execute(
+            "SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?", (sid,)
+        ).fetchone()
+        return int(last)
+
+    def snapshot(self, session_id: str) -> tuple[InterviewState, int]:
+        """The session's state and the number of its latest turn, read together (one query),
+        so the number can be passed back to `record_turn(after_turn=...)`."""
         row = (
             self._conn()
-            .execute("SELECT state_json FROM sessions WHERE id = ?", (session_id,))
+            .execute(
+                "SELECT state_json, (SELECT COALESCE(MAX(n), 0) FROM turns t "
+                "WHERE t.session_id = s.id) AS last FROM sessions s WHERE s.id = ?",
+                (session_id,),
+            )
             .fetchone()
         )
         if row is None:
             raise SessionError(
                 f"no session {session_id!r}; `panelist sessions list` shows the ones there are"
             )
-        return InterviewState.model_validate_json(row["state_json"])
+        return InterviewState.model_validate_json(row["state_json"]), int(row["last"])
+
+    def state(self, session_id: str) -> InterviewState:
+        return self.snapshot(session_id)[0]
 
     def turns(self, session_id: str) -> list[TurnRecord]:
         rows = (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.interviewer import InterviewConfig, Interviewer, InterviewError, Mode, build_interviewer
-from bot.interviewer.models import InterviewerMessage
+from bot.interviewer.models import InterviewerMessage, InterviewState
 from bot.interviewer.policies import leaked_points
 from bot.llm import LLMTimeout, Message
 from bot.services import build_services
@@ -348,3 +348,49 @@ def test_a_new_process_resumes_from_the_database(
     assert fresh.state(sid).current.step is Step.FRAMING  # type: ignore[union-attr]
     reply = fresh.respond(sid, "next")
     assert last(reply.messages, "question").step is Step.DATA
+
+
+def test_two_tabs_answering_at_once_lose_no_turn(interviewer: Interviewer) -> None:
+    """A tab commits while another is still computing its reply: the slower one is answered
+    again from the newer state instead of overwriting it."""
+    sid, _ = interviewer.start(InterviewConfig(mode=Mode.DRILL, topic="drift", questions=3, seed=3))
+    first_tab = "It is when the model gets worse over time because the world changes."
+    other_tab = "Concept drift is a change in P(y|x): the same inputs now mean a different label."
+    graph = interviewer._graph
+
+    class OtherTabCommitsMeanwhile:
+        calls = 0
+
+        def invoke(self, turn: object) -> object:
+            out = graph.invoke(turn)
+            OtherTabCommitsMeanwhile.calls += 1
+            if OtherTabCommitsMeanwhile.calls == 1:
+                interviewer._graph = graph  # the other tab runs the plain graph
+                interviewer.respond(sid, other_tab)
+                interviewer._graph = self  # type: ignore[assignment]
+            return out
+
+    interviewer._graph = OtherTabCommitsMeanwhile()  # type: ignore[assignment]
+    interviewer.respond(sid, first_tab)
+    interviewer._graph = graph
+    said = [t.text for t in interviewer.history(sid) if t.role == "candidate"]
+    assert said == [other_tab, first_tab]
+    answered = [a for q in interviewer.state(sid).questions for a in q.answers]
+    assert answered == said, "the state holds both answers, in commit order"
+    assert OtherTabCommitsMeanwhile.calls == 2  # the first tab's message was answered again
+
+
+def test_a_stale_turn_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    from bot.sessions import SessionConflict
+
+    db = SessionDB(tmp_path / "s.db")
+    state = InterviewState(config=InterviewConfig(mode=Mode.DRILL))
+    sid = db.create(state, "t", [InterviewerMessage(kind="question", text="Q1?")])
+    _, seen = db.snapshot(sid)
+    db.record_turn(sid, "from tab A", [], state, after_turn=seen)
+    with pytest.raises(SessionConflict):
+        db.record_turn(
+            sid, "from tab B", [], state.model_copy(update={"hints": 5}), after_turn=seen
+        )
+    assert [t.text for t in db.turns(sid)] == ["Q1?", "from tab A"]
+    assert db.state(sid).hints == 0

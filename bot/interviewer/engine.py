@@ -29,11 +29,14 @@ from bot.interviewer.models import (
 from bot.interviewer.scorecard import progress
 from bot.llm import ChatModel, NoModel
 from bot.services import Services
-from bot.sessions import SessionDB, SessionError, TurnRecord
+from bot.sessions import SessionConflict, SessionDB, SessionError, TurnRecord
 from bot.settings import JudgeChoice, Settings
 from knowledge.catalog import Catalog, load_catalog
 from knowledge.retrieval import Retriever
 from knowledge.schema import DesignCase, Step
+
+COMMIT_ATTEMPTS = 3
+"""How often one message is answered again when another tab commits to the session first."""
 
 COMMANDS_HELP = (
     "Type `hint` for a nudge, `next` to move on, `repeat` to hear the question again, "
@@ -125,8 +128,22 @@ class Interviewer:
         return session_id, Reply(messages=messages, progress=self._progress(state))
 
     def respond(self, session_id: str, text: str) -> Reply:
-        """One candidate message: refused with a reason (nothing stored), or committed."""
-        state = self._state(session_id)
+        """One candidate message: refused with a reason (nothing stored), or committed.
+
+        If another tab or process commits a turn of the same session meanwhile, the
+        message is answered again from the newer state, so neither turn is lost."""
+        conflict: SessionConflict | None = None
+        for _ in range(COMMIT_ATTEMPTS):
+            try:
+                return self._respond_once(session_id, text)
+            except SessionConflict as exc:
+                conflict = exc
+        raise InterviewError(
+            "This session keeps changing in another tab; reload it and send your answer again."
+        ) from conflict
+
+    def _respond_once(self, session_id: str, text: str) -> Reply:
+        state, last_turn = self._snapshot(session_id)
         if state.finished:
             return self._refuse(state, "This session has ended; start a new one to go on.")
         if not text or not text.strip():
@@ -148,6 +165,7 @@ class Interviewer:
             new_state,
             scorecard=card,
             reviews=out.get("reviews", []),
+            after_turn=last_turn,
         )
         return Reply(
             messages=messages,
@@ -171,8 +189,11 @@ class Interviewer:
 
     # -- helpers -------------------------------------------------------------------------------
     def _state(self, session_id: str) -> InterviewState:
+        return self._snapshot(session_id)[0]
+
+    def _snapshot(self, session_id: str) -> tuple[InterviewState, int]:
         try:
-            return self.db.state(session_id)
+            return self.db.snapshot(session_id)
         except SessionError as exc:
             raise InterviewError(str(exc)) from exc
 

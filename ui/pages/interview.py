@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from bot.export import session_json, session_markdown
-from bot.interviewer import InterviewConfig, Mode
+from bot.interviewer import InterviewConfig, InterviewError, Mode
 from bot.sessions import SessionError
 from knowledge.schema import Difficulty, Step
 from ui.components import (
@@ -156,10 +156,15 @@ fresh_from: int | None = None
 if sid and summary and text is not None and not summary.finished:
     fresh_from = len(iv.history(sid))
     with st.spinner("The interviewer is thinking…"):
-        reply = iv.respond(sid, text)
-    st.session_state["interview_rejected"] = [] if reply.recorded else reply.messages
-    if reply.done:
-        st.rerun()  # draw the finished session from the top: input closed, scorecard shown
+        try:
+            reply = iv.respond(sid, text)
+        except InterviewError as exc:
+            reply = None
+            st.error(str(exc))
+    if reply is not None:
+        st.session_state["interview_rejected"] = [] if reply.recorded else reply.messages
+        if reply.done:
+            st.rerun()  # draw the finished session from the top: input closed, scorecard shown
 
 # -- the page -----------------------------------------------------------------------------------
 st.title("Interview room")

@@ -169,6 +169,30 @@ def test_feedback_quotes_what_the_answer_got_wrong(drift: QuestionItem) -> None:
     assert f'{first.text} — you said the opposite: "{said}"' in closing
 
 
+FILLERS = ("Honestly, ", "Actually, ", "The trick is that ", "Really, ", "Basically, ")
+
+
+def test_conversational_fillers_cost_a_strong_answer_nothing(grader: EmbeddedGrader) -> None:
+    """People talk like this; only dismissive or overclaiming words are contradiction cues."""
+    import re
+
+    from evals.dataset import GRADING, load_cases
+
+    strong = [c for c in load_cases(GRADING, "dev") if "strong" in c.tags]
+    assert len(strong) >= 30
+    for k, case in enumerate(strong):
+        sentences = re.split(r"(?<=[.!?])\s+", case.answer)
+        chatty = " ".join(
+            FILLERS[(i + k) % len(FILLERS)] + s[0].lower() + s[1:] if i % 2 == 0 else s
+            for i, s in enumerate(sentences)
+        )
+        points = case.rubric_points()
+        plain = grader.grade(case.answer, points, case.question)
+        talked = grader.grade(chatty, points, case.question)
+        assert talked.score_0_4 >= plain.score_0_4 - 0.25, (case.id, chatty)
+        assert ("contradiction" in talked.flags) <= ("contradiction" in plain.flags), case.id
+
+
 def test_a_lone_weak_match_is_not_credited() -> None:
     weak, strong = WEAK_SUPPORT - 0.05, WEAK_SUPPORT + 0.2
     covered, missed = Status.COVERED, Status.MISSED

@@ -77,7 +77,7 @@ def test_no_answer_that_should_earn_nothing_earns_anything(test_run) -> None:  #
 @pytest.mark.xfail(
     strict=True,
     reason="known gap: confidently wrong answers with factual errors the cues cannot see still "
-    "fool the embedded grader (attack success 0.275 on test, bar 0.02; it flags 8 of the 37 "
+    "fool the embedded grader (attack success 0.294 on test, bar 0.02; it flags 4 of the 37 "
     "labelled errors); see evals/results/grading/embedded-test/report.md",
 )
 def test_attack_success_rate(test_run) -> None:  # type: ignore[no-untyped-def]

@@ -349,18 +349,20 @@ def opposite_swaps(span: str, point: str) -> int:
     )
 
 
-# Overclaiming and dismissal: how confident wrong answers wave a key point away.
+# Overclaiming and dismissal: how confident wrong answers wave a key point away. Only words that
+# dismiss or overclaim count; conversational emphasis ("honestly", "actually", "really",
+# "basically", "the trick is") does not, so a candidate who talks naturally loses nothing
+# (tests/test_grading.py checks that fillers leave a strong answer's score alone).
 _DISMISSIVE = re.compile(
     r"\b(?:always|never|only|just|simply|merely|no (?:need|point|reason|difference)|"
     r"(?:doesn't|does not|don't|do not|won't|isn't|is not|aren't) (?:really |actually |even )?"
     r"(?:matter|need|help|change|apply|add|work)\w*|no different|irrelevant|pointless|"
     r"unnecessary|overkill|waste|formality|(?:isn't|is not|aren't|not) (?:really|actually)|"
-    r"actually|really|honestly|essentially|guarantee[sd]?|proves?|cancel out|skip|"
+    r"guarantee[sd]?|proves?|cancel out|skip|"
     r"(?:any|every|all) (?:\w+ )?(?:case|time|problem|model)s?|exactly|perfectly|by definition|"
-    r"basically|strictly|naturally|automatically|gold standard|objective ground truth|"
-    r"(?:thing|mistake) people get wrong|the trick is|(?:don't|wouldn't|won't) bother|"
-    r"throw (?:it|them|those) away|most trustworthy|safer choice|(?:is|are) easy|no reason|"
-    r"good news|great news|the cleanest|nothing (?:to|more|else)|for free|at all)\b",
+    r"automatically|(?:don't|wouldn't|won't) bother|"
+    r"throw (?:it|them|those) away|(?:is|are) easy|no reason|"
+    r"nothing (?:to|more|else)|for free|at all)\b",
     re.I,
 )
 

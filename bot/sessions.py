@@ -276,9 +276,8 @@ class SessionDB:
         """Commit one exchange atomically: the candidate's words, the reply, the new state.
 
         With `after_turn` (the turn number `snapshot` gave with the state the new one was
-        computed from), a session that
-        has moved on since raises SessionConflict and nothing is written: two tabs answering
-        at once must not overwrite each other's state."""
+        computed from), a session that has moved on since raises SessionConflict and nothing
+        is written: two tabs answering at once must not overwrite each other's state."""
         now = self.clock()
         with self._tx() as db:
             row = db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -433,24 +432,17 @@ class SessionDB:
             raise SessionError(f"no session {session_id!r}")
         return Scorecard.model_validate_json(row[0]) if row[0] else None
 
-    def grades(
-        self, session_id: str | None = None, *, final_only: bool = False
-    ) -> builtins.list[dict[str, object]]:
-        """Stored grades (of one session, or of all), oldest first.
-
-        `final_only` keeps the grade each question closed with (its score), not the
-        grades of the single answers on the way there.
-        """
+    def grades(self, session_id: str | None = None) -> builtins.list[dict[str, object]]:
+        """Stored grades (of one session, or of all), oldest first; `final` marks the grade a
+        question closed with (its score), as opposed to a single answer's on the way there."""
         sql = (
             "SELECT g.*, s.created_at AS session_created FROM grades g JOIN sessions s "
-            "ON s.id = g.session_id WHERE 1 = 1"
+            "ON s.id = g.session_id"
         )
         args: tuple[str, ...] = ()
         if session_id:
-            sql += " AND g.session_id = ?"
+            sql += " WHERE g.session_id = ?"
             args = (session_id,)
-        if final_only:
-            sql += " AND g.final = 1"
         rows = self._conn().execute(sql + " ORDER BY s.created_at, g.turn_n", args).fetchall()
         return [{k: r[k] for k in r.keys() if k != "grade_json"} for r in rows]  # noqa: SIM118 (a Row iterates values)
 

@@ -59,22 +59,29 @@ def _to_int(x: float) -> int:
     return int(min(4, max(0, math.floor(x + 0.5))))
 
 
-def point_counts(preds: Sequence[Prediction]) -> tuple[int, int, int]:
+def _counts(
+    preds: Sequence[Prediction], pair: Callable[[Prediction], tuple[set[str], set[str]]]
+) -> tuple[int, int, int]:
+    """True positives, false positives, false negatives over point-labelled cases;
+    `pair` gives a case's (gold, predicted) point ids."""
     tp = fp = fn = 0
     for p in preds:
         if p.gold_covered is None:
             continue
-        gold, got = set(p.gold_covered), p.pred_covered
+        gold, got = pair(p)
         tp += len(gold & got)
         fp += len(got - gold)
         fn += len(gold - got)
     return tp, fp, fn
 
 
+def _precision_recall(tp: int, fp: int, fn: int) -> tuple[float, float]:
+    return (tp / (tp + fp) if tp + fp else 0.0), (tp / (tp + fn) if tp + fn else 0.0)
+
+
 def point_prf(preds: Sequence[Prediction]) -> dict[str, float]:
-    tp, fp, fn = point_counts(preds)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
+    counts = _counts(preds, lambda p: (set(p.gold_covered or []), p.pred_covered))
+    precision, recall = _precision_recall(*counts)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
@@ -83,16 +90,8 @@ def contradiction_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
     """How well the grader spots points an answer states wrongly (positive = contradicted).
 
     Counted on point-labelled cases; one without `gold.contradicted` contradicts nothing."""
-    tp = fp = fn = 0
-    for p in preds:
-        if p.gold_covered is None:
-            continue
-        gold, got = set(p.gold_contradicted or []), p.pred_contradicted
-        tp += len(gold & got)
-        fp += len(got - gold)
-        fn += len(gold - got)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
+    tp, fp, fn = _counts(preds, lambda p: (set(p.gold_contradicted or []), p.pred_contradicted))
+    precision, recall = _precision_recall(tp, fp, fn)
     return {"n": tp + fn, "precision": round(precision, 4), "recall": round(recall, 4)}
 
 

@@ -29,7 +29,7 @@ class Check:
 
 def run_checks(settings: Settings) -> list[Check]:
     checks: list[Check] = []
-    for check in (_data_dir, _embedding_model, _store, _llm):
+    for check in (_data_dir, _embedding_model, _agreement_model, _store, _llm):
         checks.extend(check(settings))
     return checks
 
@@ -64,6 +64,21 @@ def _embedding_model(settings: Settings) -> Iterator[Check]:
         return
     ok = vectors.shape == (1, DIMENSIONS)
     yield Check("embedding model", ok, f"all-MiniLM-L6-v2 (bundled), {vectors.shape[1]} dims")
+
+
+def _agreement_model(settings: Settings) -> Iterator[Check]:
+    """The embedded grader's cross-encoder: bundled base weights plus the shipped adapters."""
+    from bot.grading.agreement import AgreementModel
+
+    model = AgreementModel()
+    try:
+        probs = model.probabilities([("Drift changes P(y|x).", "P(y|x) stays fixed.")])
+    except Exception as exc:
+        yield Check(
+            "grader agreement model", False, f"failed to load: {exc}", "Reinstall: `make setup`."
+        )
+        return
+    yield Check("grader agreement model", probs.shape == (1, 3), f"{model.version}, bundled")
 
 
 def _store(settings: Settings) -> Iterator[Check]:

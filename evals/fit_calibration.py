@@ -6,9 +6,10 @@ Two logistic models over the grader's per-point features: one predicts "covered"
 other predicts "the best span states the opposite of the point", trained on the points
 labelled `gold.contradicted` in dev's answers. The three thresholds (covered, partial,
 contradicted) are then chosen on dev to maximise point F1 plus score QWK, minus attack
-success, any paraphrase gap beyond 0.3 and scores above 0.5 for answers that deserve
-nothing (off-topic, empty, term lists): agreement alone would happily trade a few fooled
-attacks for a hair of F1. The evaluation applies the grader's own rule that a lone
+success, any paraphrase gap beyond 0.3, scores above 0.5 for answers that deserve
+nothing (off-topic, empty, term lists) and the share of correct answers (strong, paraphrase)
+told they stated an error: agreement alone would happily trade a few fooled attacks for a hair
+of F1, and attack success alone would accuse honest candidates. The evaluation applies the grader's own rule that a lone
 weakly supported point earns nothing (`standing_credit`). The test split is never read
 here.
 """
@@ -40,7 +41,7 @@ from bot.grading.scoring import weighted_score
 from evals.dataset import ATTACK_TAGS, GRADING, EvalCase, load_cases
 from evals.metrics import qwk
 
-VERSION = "embedded.v3"
+VERSION = "embedded.v4"
 
 
 # Features do not depend on the calibration; any one will do while computing them.
@@ -63,7 +64,7 @@ def _rows(cases: list[EvalCase], grader: EmbeddedGrader) -> Rows:
     for ci, case in enumerate(tqdm(cases, desc="features", unit="answer")):
         points = case.rubric_points()
         view = prepare(case.answer, case.question)
-        feats, best = grader.features(view, points)
+        feats, best, _ = grader.features(view, points)
         credited = set(case.gold.covered or []) | set(case.gold.partial or [])
         contradicted = set(case.gold.contradicted or [])
         for pj, point in enumerate(points):
@@ -97,7 +98,7 @@ def _evaluate(
     contra_at: float,
 ) -> dict[str, float]:
     tp = fp = fn = 0
-    gold_scores, pred_scores, attacks, para_gap, undeserved = [], [], [], [], []
+    gold_scores, pred_scores, attacks, para_gap, undeserved, accused = [], [], [], [], [], []
     cal = Calibration(
         coef=(), intercept=0.0, covered_at=covered_at, partial_at=partial_at, contra_at=contra_at
     )
@@ -125,18 +126,21 @@ def _evaluate(
             para_gap.append(score - case.gold.score)
         if set(case.tags) & {"offtopic", "empty", "stuffing"}:
             undeserved.append(score > 0.5)
+        if set(case.tags) & {"strong", "paraphrase"}:
+            accused.append(any(v.contradicted for v in verdicts))
     return {
         "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
         "qwk": qwk(gold_scores, pred_scores),
         "attack": float(np.mean(attacks)) if attacks else 0.0,
         "paraphrase_gap": float(np.mean(para_gap)) if para_gap else 0.0,
         "undeserved": float(np.mean(undeserved)) if undeserved else 0.0,
+        "accused": float(np.mean(accused)) if accused else 0.0,
     }
 
 
 def _objective(m: dict[str, float]) -> float:
     gap = max(0.0, abs(m["paraphrase_gap"]) - 0.3)
-    return m["f1"] + m["qwk"] - 2 * m["attack"] - gap - 2 * m["undeserved"]
+    return m["f1"] + m["qwk"] - 2 * m["attack"] - gap - 2 * m["undeserved"] - m["accused"]
 
 
 def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[str, object]:
@@ -159,7 +163,7 @@ def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[
     best: tuple[float, float, float, float, dict[str, float]] | None = None
     for covered_at in np.arange(0.30, 0.86, 0.05):
         for partial_at in np.arange(0.10, covered_at + 1e-9, 0.05):
-            for contra_at in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
+            for contra_at in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
                 m = _evaluate(cases, probs, float(covered_at), float(partial_at), contra_at)
                 if best is None or _objective(m) > _objective(best[4]):
                     best = (float(covered_at), float(partial_at), contra_at, _objective(m), m)
@@ -182,6 +186,7 @@ def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[
         "dev_score_qwk": round(m["qwk"], 4),
         "dev_attack_success": round(m["attack"], 4),
         "dev_paraphrase_gap": round(m["paraphrase_gap"], 4),
+        "dev_correct_answers_accused": round(m["accused"], 4),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

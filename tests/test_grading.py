@@ -193,6 +193,29 @@ def test_conversational_fillers_cost_a_strong_answer_nothing(grader: EmbeddedGra
         assert ("contradiction" in talked.flags) <= ("contradiction" in plain.flags), case.id
 
 
+REVERSED = (
+    "Since a random classifier's PR-AUC is 0.5, the same as ROC-AUC, the precision-recall curve "
+    "adds nothing, and for rare positives like fraud I'd report ROC-AUC as the main summary."
+)
+
+
+def test_a_fluent_reversal_is_flagged_and_quoted(grader: EmbeddedGrader) -> None:
+    """A strong dev answer with one sentence turned into a confident error (no pair was
+    authored for this question, so the agreement model never saw it)."""
+    from evals.dataset import GRADING, load_cases
+
+    case = next(c for c in load_cases(GRADING, "dev") if c.id == "roc-auc-vs-pr-auc--strong")
+    sentence = next(s for s in case.answer.split(". ") if s.startswith("The precision-recall"))
+    wrong = case.answer.replace(sentence + ".", REVERSED)
+    points = case.rubric_points()
+    right = grader.grade(case.answer, points, case.question)
+    grade = grader.grade(wrong, points, case.question)
+    assert "contradiction" not in right.flags
+    assert "contradiction" in grade.flags
+    assert any(REVERSED in quote or quote in REVERSED for quote in grade.feedback.disputed)
+    assert grade.score_0_4 <= right.score_0_4 - 1.0
+
+
 def test_a_lone_weak_match_is_not_credited() -> None:
     weak, strong = WEAK_SUPPORT - 0.05, WEAK_SUPPORT + 0.2
     covered, missed = Status.COVERED, Status.MISSED

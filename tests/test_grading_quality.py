@@ -51,8 +51,8 @@ def test_dataset_shape() -> None:
 
 def test_calibration_was_fit_on_dev_only() -> None:
     meta = json.loads(CALIBRATION.read_text())
-    assert "dev split" in meta["dataset"] and meta["version"] == "embedded.v3"
-    assert CALIBRATION.name == "embedded.v3.json"
+    assert "dev split" in meta["dataset"] and meta["version"] == "embedded.v4"
+    assert CALIBRATION.name == "embedded.v4.json"
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +76,9 @@ def test_no_answer_that_should_earn_nothing_earns_anything(test_run) -> None:  #
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap: confidently wrong answers with factual errors the cues cannot see still "
-    "fool the embedded grader (attack success 0.294 on test, bar 0.02; it flags 4 of the 37 "
-    "labelled errors); see evals/results/grading/embedded-test/report.md",
+    reason="known gap: some confidently wrong answers still fool the embedded grader (attack "
+    "success 0.157 on test, bar 0.02; with the agreement cross-encoder it flags 20 of the 37 "
+    "labelled errors, precision 0.44); see evals/results/grading/embedded-test/report.md",
 )
 def test_attack_success_rate(test_run) -> None:  # type: ignore[no-untyped-def]
     metrics, _ = test_run

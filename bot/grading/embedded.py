@@ -3,15 +3,17 @@
 No network, no API key. For each rubric point it measures how well the best
 span of the answer matches it (semantically and lexically), whether that span
 is really about this point rather than another one, and whether it states the
-point's opposite (negation out of step with the point, swapped opposites such
-as L1/L2 or higher/lower, dismissive overclaiming, closeness to a negated
-copy of the point). Two small logistic models, fit on the dev split of the
-project's labelled dataset (`calibration/embedded.v3.json`), turn these into
-the probability that the point is covered and that it is contradicted; a
-contradicted point earns nothing and costs a penalty (`scoring.py`), because
-a confidently stated error is worse than silence. Answer-level gates come
-first: empty, gibberish, another language, a bare list of terms, text
-addressed to the grader.
+point's opposite: word cues (negation out of step with the point, swapped
+opposites such as L1/L2 or higher/lower, dismissive overclaiming, closeness to
+a negated copy of the point) and the agreement cross-encoder (`agreement.py`),
+which reads the point and each of its closest spans together and says whether
+the span agrees, states an error, or is about something else. Two small
+logistic models, fit on the dev split of the project's labelled dataset
+(`calibration/embedded.v4.json`), turn these into the probability that the
+point is covered and that it is contradicted; a contradicted point earns
+nothing and costs a penalty (`scoring.py`), because a confidently stated error
+is worse than silence. Answer-level gates come first: empty, gibberish, another
+language, a bare list of terms, text addressed to the grader.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.grading.agreement import AGREE, CONTRADICT, AgreementModel, shared_model
 from bot.grading.models import Flag, Grade, PointVerdict, Status
 from bot.grading.scoring import assemble_grade
 from bot.grading.text import (
@@ -42,7 +45,7 @@ from bot.grading.text import (
 )
 from knowledge.models import RubricPoint
 
-CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v3.json"
+CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v4.json"
 
 FEATURES = (
     "sim_max",
@@ -61,8 +64,14 @@ FEATURES = (
     "dismissals",
     "extra_negations",
     "contrast",
+    "agree",
+    "disagree",
+    "disagree_near",
 )
 SIM = FEATURES.index("sim_max")
+NEAR_SPANS = 3
+"""The agreement model reads a point against its closest spans, not only the closest one: an
+error often sits in the sentence after the one that names the topic."""
 # What says whether the best span states the point's opposite: the cues, alone and scaled by
 # how closely the span is about the point (a dismissal elsewhere in the answer means little).
 CONTRA_CUES = ("negation_mismatch", "opposites", "dismissals", "extra_negations")
@@ -74,14 +83,21 @@ CONTRA_FEATURES = (
     *CONTRA_CUES,
     "contrast",
     *(f"sim_x_{cue}" for cue in CONTRA_CUES),
+    "agree",
+    "disagree",
+    "disagree_near",
 )
 
 
 def contra_inputs(features: Sequence[float]) -> list[float]:
     """The contradiction model's inputs, derived from one feature row."""
     row = dict(zip(FEATURES, features, strict=True))
-    base = [float(row[name]) for name in CONTRA_FEATURES if not name.startswith("sim_x_")]
-    return base + [float(row["sim_max"] * row[cue]) for cue in CONTRA_CUES]
+    return [
+        float(row["sim_max"] * row[name[len("sim_x_") :]])
+        if name.startswith("sim_x_")
+        else float(row[name])
+        for name in CONTRA_FEATURES
+    ]
 
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -155,7 +171,10 @@ def standing_credit(statuses: Sequence[Status], similarities: Sequence[float]) -
 
 # Used only when no fitted file is present: hand-set, deliberately conservative.
 DEFAULT_CALIBRATION = Calibration(
-    coef=(9.0, 2.0, 2.0, 1.5, 1.0, 4.0, 0.5, -1.5, 3.0, 0.0, 0.0, 0.0, -1.0, -0.5, -0.5, 0.0),
+    coef=(
+        *(9.0, 2.0, 2.0, 1.5, 1.0, 4.0, 0.5, -1.5, 3.0, 0.0, 0.0, 0.0, -1.0, -0.5, -0.5, 0.0),
+        *(2.0, -2.0, 0.0),  # agree, disagree, disagree_near
+    ),
     intercept=-7.0,
     covered_at=0.6,
     partial_at=0.35,
@@ -227,11 +246,17 @@ class EmbeddedGrader:
 
     name = "embedded"
 
-    def __init__(self, calibration: Calibration | None = None, embed: Embed | None = None) -> None:
+    def __init__(
+        self,
+        calibration: Calibration | None = None,
+        embed: Embed | None = None,
+        agreement: AgreementModel | None = None,
+    ) -> None:
         if calibration is None:
             calibration = Calibration.load() if CALIBRATION.is_file() else DEFAULT_CALIBRATION
         self.calibration = calibration
         self._embed = embed or _default_embed
+        self._agreement = agreement
         self._point_cache: dict[str, np.ndarray] = {}
 
     # -- embeddings -------------------------------------------------------------------------
@@ -246,14 +271,32 @@ class EmbeddedGrader:
     def _point_vectors(self, points: Sequence[RubricPoint]) -> np.ndarray:
         return self._cached([p.text for p in points])
 
+    def _agreement_with(
+        self, points: Sequence[RubricPoint], spans: Sequence[Span], sims: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+        """Per point: P(agree) and P(contradict) of its closest span, the highest P(contradict)
+        among its NEAR_SPANS closest, and which span that is."""
+        model = self._agreement or shared_model()
+        order = np.argsort(-sims, axis=0)[:NEAR_SPANS]  # near spans x points
+        pairs = [(p.text, spans[int(i)].text) for j, p in enumerate(points) for i in order[:, j]]
+        probs = model.probabilities(pairs).reshape(len(points), len(order), 3)
+        near = probs[:, :, CONTRADICT].argmax(axis=1)
+        return (
+            probs[:, 0, AGREE],
+            probs[:, 0, CONTRADICT],
+            probs[:, :, CONTRADICT].max(axis=1),
+            [int(order[k, j]) for j, k in enumerate(near)],
+        )
+
     # -- features ---------------------------------------------------------------------------
     def features(
         self, view: AnswerView, points: Sequence[RubricPoint]
-    ) -> tuple[np.ndarray, list[Span | None]]:
-        """One feature row per point, and the span that best supports each point."""
+    ) -> tuple[np.ndarray, list[Span | None], list[Span | None]]:
+        """One feature row per point, the span that best supports each point, and the span
+        most likely to state its opposite."""
         n = len(points)
         if not view.spans or n == 0:
-            return np.zeros((n, len(FEATURES))), [None] * n
+            return np.zeros((n, len(FEATURES))), [None] * n, [None] * n
         p_vecs = self._point_vectors(points)
         neg_vecs = self._cached([negated(p.text) for p in points])
         texts = [s.text for s in view.spans] + [view.graded]
@@ -270,6 +313,7 @@ class EmbeddedGrader:
         answer_words = set(content_words(view.graded))
         answer_lower = view.graded.lower()
         words = len(view.graded.split())
+        agree, disagree, disagree_near, disputing = self._agreement_with(points, view.spans, sims)
         rows: list[list[float]] = []
         best_spans: list[Span | None] = []
         for j, point in enumerate(points):
@@ -306,15 +350,18 @@ class EmbeddedGrader:
                     float(min(3, max(0, dismissals(span.text) - dismissals(point.text)))),
                     float(min(3, max(0, span_neg - point_neg))),
                     10.0 * float(neg_sims[i, j] - sims[i, j]),
+                    float(agree[j]),
+                    float(disagree[j]),
+                    float(disagree_near[j]),
                 ]
             )
             best_spans.append(span)
-        return np.asarray(rows), best_spans
+        return np.asarray(rows), best_spans, [view.spans[k] for k in disputing]
 
     # -- grading ----------------------------------------------------------------------------
     def grade(self, answer: str, points: Sequence[RubricPoint], question: str = "") -> Grade:
         view = prepare(answer, question)
-        feats, best = self.features(view, points)
+        feats, best, disputing = self.features(view, points)
         cal = self.calibration
         probs = [
             (cal.probability(row), cal.contradiction(row)) if span is not None else (0.0, 0.0)
@@ -323,10 +370,10 @@ class EmbeddedGrader:
         raw = [cal.status(p, c) for p, c in probs]
         statuses = standing_credit(raw, [float(row[SIM]) for row in feats])
         verdicts = []
-        for point, span, row, (p, c), status, before in zip(
-            points, best, feats, probs, statuses, raw, strict=True
+        for point, span, against, row, (p, c), status, before in zip(
+            points, best, disputing, feats, probs, statuses, raw, strict=True
         ):
-            if span is None:
+            if span is None or against is None:
                 verdicts.append(
                     PointVerdict(point_id=point.id, status=Status.MISSED, confidence=0.95)
                 )
@@ -336,7 +383,11 @@ class EmbeddedGrader:
                 PointVerdict(
                     point_id=point.id,
                     status=status,
-                    evidence=span.text if status is not Status.MISSED or contradicted else None,
+                    evidence=against.text
+                    if contradicted
+                    else span.text
+                    if status is not Status.MISSED
+                    else None,
                     confidence=round(max(c, 1 - p) if contradicted else max(p, 1 - p), 3),
                     contradicted=contradicted,
                     note=f"p={p:.2f}, contradiction={c:.2f}, similarity={row[SIM]:.2f}"

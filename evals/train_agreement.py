@@ -1,0 +1,273 @@
+"""Train the grader's agreement cross-encoder (`bot/grading/agreement.py`) on authored pairs.
+
+    python -m evals.train_agreement [--epochs 2] [--out bot/grading/calibration/agreement.v1.safetensors]
+
+Data: `evals/datasets/contradiction_pairs/*.jsonl`, one authored statement per line for a
+rubric point of the corpus: a faithful paraphrase (`entail`) or a confident error against it
+(`contradict`: reversal, wrong detail, dismissal). No pair was written for a question of the
+grading dataset, so the grader's dev calibration and test numbers stay out-of-sample. Each
+point yields eight examples: itself, its paraphrase and one of their clauses (agree), its two
+errors (contradict), and statements and a clause written for other points (unrelated), so an error
+counts only against the point it is about, never as a tone of voice, and a clause that states
+part of a point counts as agreeing (the grader compares clauses too).
+
+The base is the bundled all-MiniLM-L6-v2; only low-rank adapters on every block's linear
+layers and a three-way head are trained (seeded, CPU), and only they are saved. One item in
+ten is held out and its accuracy printed and stored in the file's metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm import tqdm
+
+from bot.grading.agreement import (
+    ADAPTER,
+    AGREE,
+    CONTRADICT,
+    LABELS,
+    UNRELATED,
+    adapted_layers,
+    encode_pairs,
+    load_base,
+    mean_pool,
+)
+from bot.grading.text import spans
+from knowledge.catalog import load_catalog
+
+PAIRS_DIR = Path(__file__).resolve().parent / "datasets" / "contradiction_pairs"
+VERSION = "agreement.v1"
+RANK, ALPHA = 8, 16
+
+
+class AuthoredPair(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str
+    point_id: str
+    kind: Literal["entail", "contradict"]
+    style: Literal["paraphrase", "reversal", "wrong-detail", "dismissal"]
+    text: str = Field(min_length=1)
+
+
+def load_pairs(directory: Path = PAIRS_DIR) -> list[AuthoredPair]:
+    pairs = []
+    for path in sorted(directory.glob("*.jsonl")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if line.strip():
+                try:
+                    pairs.append(AuthoredPair.model_validate_json(line))
+                except ValueError as exc:
+                    raise ValueError(f"{path.name}:{n}: {exc}") from exc
+    return pairs
+
+
+def held_out(item_id: str) -> bool:
+    """One item in ten, fixed by a hash of its id, never trained on."""
+    return hashlib.sha256(item_id.encode()).digest()[0] % 10 == 0
+
+
+@dataclass(frozen=True)
+class Example:
+    point: str
+    text: str
+    label: int
+    item_id: str
+
+
+def fragments(text: str) -> list[str]:
+    """The clauses the grader will compare on their own (`text.spans`), shorter than the text."""
+    whole = text.strip()
+    return [s.text for s in spans(text) if len(s.text.split()) >= 4 and s.text.strip() != whole]
+
+
+def examples(pairs: list[AuthoredPair], seed: int = 0) -> list[Example]:
+    """Eight examples per point: three that agree (itself, its paraphrase, one of their clauses:
+    an answer that states part of a point is incomplete, not wrong), two that contradict, and
+    three about something else (statements and a clause written for other points)."""
+    rng = random.Random(seed)
+    texts = {(i.id, p.id): p.text for i in load_catalog().question_items() for p in i.rubric}
+    by_point: dict[tuple[str, str], list[AuthoredPair]] = {}
+    for pair in pairs:
+        key = (pair.item_id, pair.point_id)
+        if key not in texts:
+            raise ValueError(f"{key} is not a rubric point of the corpus")
+        by_point.setdefault(key, []).append(pair)
+    keys = sorted(by_point)
+    out = []
+    for key in keys:
+        point, item = texts[key], key[0]
+        out.append(Example(point, point, AGREE, item))
+        for pair in by_point[key]:
+            out.append(
+                Example(point, pair.text, AGREE if pair.kind == "entail" else CONTRADICT, item)
+            )
+        own = fragments(point) + [
+            f for p in by_point[key] if p.kind == "entail" for f in fragments(p.text)
+        ]
+        if own:
+            out.append(Example(point, rng.choice(own), AGREE, item))
+        siblings = [k for k in keys if k[0] == item and k != key]
+        strangers = [k for k in rng.sample(keys, 8) if k[0] != item]
+        for pool in (siblings, strangers):
+            if pool:
+                other = rng.choice(by_point[rng.choice(pool)])
+                out.append(Example(point, other.text, UNRELATED, item))
+        if siblings:
+            sibling = rng.choice(siblings)
+            near = fragments(texts[sibling]) + [
+                f for p in by_point[sibling] for f in fragments(p.text) if p.kind == "entail"
+            ]
+            if near:
+                out.append(Example(point, rng.choice(near), UNRELATED, item))
+    return out
+
+
+def _batches(data: list[Example], size: int, rng: random.Random) -> Iterator[list[Example]]:
+    """Shuffled batches of similar length (sorted within windows of 20 batches): far less
+    padding, which is most of the cost on a CPU."""
+    order = list(range(len(data)))
+    rng.shuffle(order)
+    window = size * 20
+    batches = []
+    for start in range(0, len(order), window):
+        part = sorted(
+            order[start : start + window], key=lambda i: len(data[i].point + data[i].text)
+        )
+        batches += [part[k : k + size] for k in range(0, len(part), size)]
+    rng.shuffle(batches)
+    for batch in batches:
+        yield [data[i] for i in batch]
+
+
+def _add_lora(encoder: Any, rank: int, alpha: int) -> dict[str, Any]:
+    """Wrap each target layer so it computes W x + (alpha/rank) B A x; only A and B train."""
+    import torch
+
+    class LoRALinear(torch.nn.Module):
+        def __init__(self, base: torch.nn.Linear) -> None:
+            super().__init__()
+            self.base = base
+            self.lora_a = torch.nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(rank))
+            self.lora_b = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+            self.scale = alpha / rank
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.base(x) + self.scale * (x @ self.lora_a.T @ self.lora_b.T)
+
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    wrapped = {}
+    for name, layer in adapted_layers(encoder).items():
+        parent_name, _, child = name.rpartition(".")
+        lora = LoRALinear(layer)
+        setattr(encoder.get_submodule(parent_name), child, lora)
+        wrapped[name] = lora
+    return wrapped
+
+
+def evaluate(predict: Any, data: list[Example]) -> dict[str, float]:
+    """Accuracy, and how well P(contradict) ranks errors above everything else (AUC)."""
+    from sklearn.metrics import roc_auc_score
+
+    probs = predict([(e.point, e.text) for e in data])
+    labels = np.array([e.label for e in data])
+    is_contra = labels == CONTRADICT
+    return {
+        "n": len(data),
+        "accuracy": float((probs.argmax(1) == labels).mean()),
+        "contradict_auc": float(roc_auc_score(is_contra, probs[:, CONTRADICT])),
+        "contradict_recall_at_half": float((probs[is_contra, CONTRADICT] >= 0.5).mean()),
+        "false_contradict_on_agree": float((probs[labels == AGREE, CONTRADICT] >= 0.5).mean()),
+    }
+
+
+def train(epochs: int, out: Path, seed: int = 0, lr: float = 5e-4, batch: int = 32) -> dict:
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    rng = random.Random(seed)
+    data = examples(load_pairs(), seed)
+    train_set = [e for e in data if not held_out(e.item_id)]
+    holdout = [e for e in data if held_out(e.item_id)]
+    tokenizer, encoder = load_base()
+    loras = _add_lora(encoder, RANK, ALPHA)
+    head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
+    dropout = torch.nn.Dropout(0.1)
+    params = [p for lora in loras.values() for p in (lora.lora_a, lora.lora_b)]
+    params += list(head.parameters())
+    optim = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    steps = epochs * math.ceil(len(train_set) / batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=lr, total_steps=steps, pct_start=0.1)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def predict(pairs: list[tuple[str, str]]) -> np.ndarray:
+        encoder.eval()
+        rows = []
+        with torch.inference_mode():
+            for start in range(0, len(pairs), 64):
+                enc = encode_pairs(tokenizer, pairs[start : start + 64])
+                pooled = mean_pool(encoder(**enc).last_hidden_state, enc["attention_mask"])
+                rows.append(torch.softmax(head(pooled), -1).numpy())
+        encoder.train()
+        return np.concatenate(rows)
+
+    encoder.train()
+    bar = tqdm(total=steps, desc="training", unit="batch")
+    for epoch in range(epochs):
+        for chunk in _batches(train_set, batch, rng):
+            enc = encode_pairs(tokenizer, [(e.point, e.text) for e in chunk])
+            pooled = mean_pool(encoder(**enc).last_hidden_state, enc["attention_mask"])
+            loss = loss_fn(head(dropout(pooled)), torch.tensor([e.label for e in chunk]))
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+            sched.step()
+            bar.update()
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+    bar.close()
+    report = {"train_examples": len(train_set), "holdout": evaluate(predict, holdout)}
+    tensors = {}
+    for name, lora in loras.items():
+        tensors[f"{name}.lora_a"] = lora.lora_a.detach().to(torch.float16).contiguous()
+        tensors[f"{name}.lora_b"] = lora.lora_b.detach().to(torch.float16).contiguous()
+    tensors["head.weight"] = head.weight.detach().contiguous()
+    tensors["head.bias"] = head.bias.detach().contiguous()
+    meta = {
+        "version": VERSION,
+        "rank": str(RANK),
+        "alpha": str(ALPHA),
+        "epochs": str(epochs),
+        "seed": str(seed),
+        "labels": ",".join(LABELS),
+        "report": json.dumps(report),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out), metadata=meta)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=ADAPTER)
+    args = parser.parse_args()
+    print(json.dumps(train(args.epochs, args.out, args.seed), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The agreement cross-encoder: its authored training pairs, and what the shipped adapters do.
+
+Real bundled MiniLM, real shipped adapter file; the held-out items were never trained on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from bot.grading.agreement import ADAPTER, AGREE, CONTRADICT, UNRELATED, AgreementModel
+from evals.dataset import GRADING, load_cases
+from evals.train_agreement import examples, fragments, held_out, load_pairs
+from knowledge.catalog import load_catalog
+from knowledge.embeddings import embed
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pairs():  # type: ignore[no-untyped-def]
+    return load_pairs()
+
+
+def test_pairs_are_about_corpus_points_outside_the_grading_dataset(pairs) -> None:  # type: ignore[no-untyped-def]
+    corpus = {(i.id, p.id): p.text for i in load_catalog().question_items() for p in i.rubric}
+    graded = load_cases(GRADING)
+    graded_items = {c.question_key for c in graded}
+    graded_texts = {p.text for c in graded for p in c.rubric_points()}
+    per_point = Counter((p.item_id, p.point_id, p.kind) for p in pairs)
+    for pair in pairs:
+        key = (pair.item_id, pair.point_id)
+        assert key in corpus, key
+        # The grader is calibrated on dev and measured on test: neither may leak into training.
+        assert pair.item_id not in graded_items, pair.item_id
+        assert corpus[key] not in graded_texts, key
+    assert len({(i, p) for i, p, _ in per_point}) >= 1500
+    for (item, point, kind), n in per_point.items():
+        assert n == (1 if kind == "entail" else 2), (item, point, kind)
+
+
+def test_every_point_yields_agreeing_contradicting_and_unrelated_examples(pairs) -> None:  # type: ignore[no-untyped-def]
+    data = examples(pairs)
+    labels = Counter(e.label for e in data)
+    assert labels[AGREE] >= 2 * 1500 and labels[CONTRADICT] >= 2 * 1500
+    assert labels[UNRELATED] >= 1500
+    # An unrelated example pairs a point with what was written for another point, never with
+    # the point itself or one of its own clauses (those agree).
+    for e in data:
+        if e.label == UNRELATED:
+            assert e.text != e.point and e.text not in fragments(e.point)
+    authored = {p.text for p in pairs}
+    clauses = [e for e in data if e.label == AGREE and e.text != e.point and e.text not in authored]
+    assert len(clauses) >= 1500
+    assert sum(e.label == AGREE and e.point == e.text for e in data) >= 1500
+    assert 0.05 < np.mean([held_out(i) for i in {p.item_id for p in pairs}]) < 0.2
+
+
+@pytest.fixture(scope="module")
+def model() -> AgreementModel:
+    return AgreementModel()
+
+
+def test_held_out_items_are_read_correctly(model: AgreementModel, pairs) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.metrics import roc_auc_score
+
+    data = [e for e in examples(pairs) if held_out(e.item_id)]
+    probs = model.probabilities([(e.point, e.text) for e in data])
+    labels = np.array([e.label for e in data])
+    errors = labels == CONTRADICT
+    assert len(data) >= 500
+    assert roc_auc_score(errors, probs[:, CONTRADICT]) >= 0.90
+    assert (probs.argmax(1) == labels).mean() >= 0.75
+    # A faithful paraphrase is rarely mistaken for an error.
+    assert (probs[labels == AGREE, CONTRADICT] >= 0.5).mean() <= 0.15
+
+
+def test_shipped_adapter_records_how_it_was_trained() -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(ADAPTER), framework="pt") as f:
+        meta = f.metadata()
+    assert meta["version"] == "agreement.v1"
+    report = json.loads(meta["report"])
+    assert report["holdout"]["n"] >= 500
+    assert ADAPTER.stat().st_size < 4_000_000, "only the adapters ship, not a model"
+
+
+def test_merging_adapters_leaves_the_embedder_untouched(model: AgreementModel) -> None:
+    before = embed(["Concept drift changes P(y|x)."])
+    model.probabilities([("Concept drift changes P(y|x).", "P(y|x) changes.")])
+    after = embed(["Concept drift changes P(y|x)."])
+    assert np.allclose(before, after)
+
+
+def test_probabilities_are_a_distribution_per_pair(model: AgreementModel) -> None:
+    probs = model.probabilities([("a point", "a span"), ("another point", "another span")] * 20)
+    assert probs.shape == (40, 3)
+    assert np.allclose(probs.sum(1), 1.0, atol=1e-5)
+    assert model.probabilities([]).shape == (0, 3)

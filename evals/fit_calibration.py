@@ -6,12 +6,12 @@ Two logistic models over the grader's per-point features: one predicts "covered"
 other predicts "the best span states the opposite of the point", trained on the points
 labelled `gold.contradicted` in dev's answers. The three thresholds (covered, partial,
 contradicted) are then chosen on dev to maximise point F1 plus score QWK, minus attack
-success, any paraphrase gap beyond 0.3, scores above 0.5 for answers that deserve
-nothing (off-topic, empty, term lists) and the share of correct answers (strong, paraphrase)
-told they stated an error: agreement alone would happily trade a few fooled attacks for a hair
-of F1, and attack success alone would accuse honest candidates. The evaluation applies the grader's own rule that a lone
-weakly supported point earns nothing (`standing_credit`). The test split is never read
-here.
+success, any paraphrase gap beyond 0.3, scores above 0.5 for answers that deserve nothing
+(off-topic, empty, term lists) and the share of correct answers (strong, paraphrase) told
+they stated an error: agreement alone would happily trade a few fooled attacks for a hair
+of F1, and attack success alone would accuse honest candidates. The evaluation applies the
+grader's own rule that a lone weakly supported point earns nothing (`standing_credit`).
+The test split is never read here.
 """
 
 from __future__ import annotations

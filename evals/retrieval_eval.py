@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from evals.dataset import read_jsonl
 from knowledge.retrieval import Mode, Retriever
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
@@ -32,14 +33,7 @@ class Paraphrase(BaseModel):
 
 
 def load_paraphrases(path: Path = PARAPHRASES) -> list[Paraphrase]:
-    cases = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                cases.append(Paraphrase.model_validate_json(line))
-            except ValueError as exc:
-                raise ValueError(f"{path}:{n}: {exc}") from exc
-    return cases
+    return read_jsonl(path, Paraphrase)
 
 
 @dataclass

@@ -44,6 +44,7 @@ from bot.grading.agreement import (
     mean_pool,
 )
 from bot.grading.text import spans
+from evals.dataset import read_jsonl
 from knowledge.catalog import load_catalog
 
 PAIRS_DIR = Path(__file__).resolve().parent / "datasets" / "contradiction_pairs"
@@ -62,15 +63,11 @@ class AuthoredPair(BaseModel):
 
 
 def load_pairs(directory: Path = PAIRS_DIR) -> list[AuthoredPair]:
-    pairs = []
-    for path in sorted(directory.glob("*.jsonl")):
-        for n, line in enumerate(path.read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    pairs.append(AuthoredPair.model_validate_json(line))
-                except ValueError as exc:
-                    raise ValueError(f"{path.name}:{n}: {exc}") from exc
-    return pairs
+    return [
+        pair
+        for path in sorted(directory.glob("*.jsonl"))
+        for pair in read_jsonl(path, AuthoredPair)
+    ]
 
 
 def held_out(item_id: str) -> bool:
@@ -198,7 +195,6 @@ def train(epochs: int, out: Path, seed: int = 0, lr: float = 5e-4, batch: int = 
     from safetensors.torch import save_file
 
     torch.manual_seed(seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     rng = random.Random(seed)
     data = examples(load_pairs(), seed)
     train_set = [e for e in data if not held_out(e.item_id)]

@@ -25,6 +25,7 @@ from knowledge.schema import (
     DesignCase,
     Framework,
     FrameworkStep,
+    MisconceptionFile,
     Source,
     SourceFile,
     Step,
@@ -34,6 +35,7 @@ M = TypeVar("M", bound=BaseModel)
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 FRAMEWORK_ITEM = "framework"
+MISCONCEPTIONS = "misconceptions.yaml"
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Catalog:
     concepts: list[ConceptItem]
     cases: list[DesignCase]
     files: dict[Path, str] = field(default_factory=dict)  # path -> sha256
+    misconceptions: dict[str, list[str]] = field(default_factory=dict)  # point id -> errors
 
     # -- resolution into app-level objects ------------------------------------------------
     def citation(self, source_ids: Iterable[str], heading: str = "") -> Citation:
@@ -128,6 +131,7 @@ class Catalog:
                 step=step,
                 probes=list(p.probes),
                 keywords=list(p.keywords),
+                misconceptions=list(self.misconceptions.get(f"{prefix}#{p.id}", [])),
                 source=cite,
             )
             for p in points
@@ -182,6 +186,21 @@ class Catalog:
                 return case
         raise KeyError(f"unknown case {case_id!r}; known: {', '.join(c.id for c in self.cases)}")
 
+    def point_ids(self) -> set[str]:
+        generic = {
+            f"{FRAMEWORK_ITEM}.{s.step.value}#{p.id}"
+            for s in self.framework.steps
+            for p in s.rubric
+        }
+        concepts = {f"{c.id}#{p.id}" for c in self.concepts for p in c.rubric}
+        cases = {
+            f"{case.id}.{step.value}#{p.id}"
+            for case in self.cases
+            for step, points in case.steps.items()
+            for p in points
+        }
+        return generic | concepts | cases
+
     def rubric_point_count(self) -> int:
         generic = sum(len(s.rubric) for s in self.framework.steps)
         concepts = sum(len(c.rubric) for c in self.concepts)
@@ -198,6 +217,7 @@ def corpus_files(root: Path = CORPUS_DIR) -> Iterator[Path]:
     yield root / "framework.yaml"
     yield from sorted((root / "concepts").glob("*.yaml"))
     yield from sorted((root / "cases").glob("*.yaml"))
+    yield root / MISCONCEPTIONS
 
 
 def _cross_check(
@@ -248,8 +268,29 @@ def load_catalog(root: Path = CORPUS_DIR) -> Catalog:
             for s in framework.steps
         ]
     _cross_check(root, sources, located, problems)
+    misconceptions: dict[str, list[str]] = {}
+    if (root / MISCONCEPTIONS).is_file():
+        loaded_errors = _load_file(root / MISCONCEPTIONS, MisconceptionFile, problems, root)
+        if loaded_errors:
+            misconceptions = {k: list(v) for k, v in loaded_errors.misconceptions.items()}
     if problems:
         raise CorpusError(problems)
     assert framework is not None
     files = {p: _sha256(p) for p in corpus_files(root) if p.is_file()}
-    return Catalog(root, sources, framework, concepts, cases, files)
+    catalog = Catalog(root, sources, framework, concepts, cases, files, misconceptions)
+    unknown = sorted(set(misconceptions) - catalog.point_ids())
+    if unknown:
+        node = yaml.compose((root / MISCONCEPTIONS).read_text(encoding="utf-8"))
+        mapping = next(v for k, v in node.value if k.value == "misconceptions")
+        lines = {k.value: k.start_mark.line + 1 for k, _ in mapping.value}
+        raise CorpusError(
+            [
+                Problem(
+                    Path(MISCONCEPTIONS),
+                    lines[pid],
+                    f"misconceptions for an unknown rubric point {pid!r}",
+                )
+                for pid in unknown
+            ]
+        )
+    return catalog

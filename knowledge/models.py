@@ -39,6 +39,8 @@ class RubricPoint(Frozen):
     step: Step | None = None
     probes: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    misconceptions: list[str] = Field(default_factory=list)
+    """Wrong versions of the point that candidates state with confidence (never true)."""
     source: Citation
 
 

@@ -183,3 +183,18 @@ class DesignCase(Strict):
 
 class SourceFile(Strict):
     sources: list[Source] = Field(min_length=1)
+
+
+PointRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]*#p[0-9]{1,2}$")]
+Misconceptions = Annotated[list[NonEmpty], Field(min_length=1, max_length=5)]
+
+
+class MisconceptionFile(Strict):
+    """Confidently stated errors about rubric points, by global point id ("<item>#p1").
+
+    They are the rubric's red flags: the embedded grader checks whether an answer says one
+    of them, which a sentence embedding cannot tell from the point itself. They are never
+    indexed as knowledge, since every one of them is false.
+    """
+
+    misconceptions: dict[PointRef, Misconceptions]

@@ -125,3 +125,47 @@ def test_kb_validate_reports_file_and_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["kb", "validate", "--corpus", str(corpus)])
     assert result.exit_code == 1
     assert f"{rel}:{weight_line + 1}" in " ".join(result.output.split())
+
+
+def test_every_rubric_point_has_misconceptions_that_differ_from_it(catalog) -> None:  # type: ignore[no-untyped-def]
+    """The grader's red flags: 2-3 wrong versions of every point, none a copy of the point."""
+    for item in catalog.question_items():
+        for point in item.rubric:
+            errors = point.misconceptions
+            assert 2 <= len(errors) <= 5, point.id
+            assert len({e.lower() for e in errors}) == len(errors), point.id
+            assert all(e.lower() != point.text.lower() for e in errors), point.id
+
+
+def test_misconceptions_are_never_indexed_as_knowledge(catalog) -> None:  # type: ignore[no-untyped-def]
+    """Every misconception is false: no passage that `ask` can cite may contain one."""
+    from knowledge.ingest import corpus_chunks
+    from knowledge.store import item_profile
+
+    errors = [e for errs in catalog.misconceptions.values() for e in errs]
+    texts = [c.text for c in corpus_chunks(catalog)]
+    texts += [item_profile(item) for item in catalog.question_items()]
+    assert errors
+    assert not [e for e in errors if any(e in t for t in texts)]
+
+
+def test_misconceptions_for_an_unknown_point_are_reported_with_their_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, corpus)
+    path = corpus / "misconceptions.yaml"
+    lines = path.read_text().splitlines()
+    first = next(n for n, line in enumerate(lines) if line.startswith("  ") and line.endswith(":"))
+    lines[first] = "  no-such-item#p1:"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorpusError) as info:
+        load_catalog(corpus)
+    rendered = [str(p) for p in info.value.problems]
+    assert rendered == [
+        f"misconceptions.yaml:{first + 1}: misconceptions for an unknown rubric point "
+        "'no-such-item#p1'"
+    ]
+
+    path.write_text("misconceptions:\n  ab-testing#p1: []\n")
+    with pytest.raises(CorpusError) as info:
+        load_catalog(corpus)
+    assert "misconceptions.yaml:2:" in str(info.value.problems[0])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -66,13 +68,42 @@ class EvalCase(Strict):
         """Cases about the same question are one cluster for bootstrap intervals."""
         return self.item_id or self.question
 
-    def rubric_points(self) -> list[RubricPoint]:
+    def rubric_points(self, corpus: CorpusPoints | None = None) -> list[RubricPoint]:
+        """The case's points; a point that is a corpus question's point carries what the app
+        grades it with (keywords, known misconceptions), so the eval grades like the app."""
         cite = Citation(source_id=f"eval:{self.question_key}", title="Eval rubric")
         if self.rubric:
-            return [
-                RubricPoint(id=p.id, text=p.text, weight=p.weight, source=cite) for p in self.rubric
-            ]
+            points = []
+            for p in self.rubric:
+                known = (corpus or {}).get((self.item_id or "", p.text))
+                points.append(
+                    RubricPoint(
+                        id=p.id,
+                        text=p.text,
+                        weight=p.weight,
+                        keywords=known.keywords if known else [],
+                        misconceptions=known.misconceptions if known else [],
+                        source=cite,
+                    )
+                )
+            return points
         return points_from_reference(self.reference or "", cite)
+
+
+CorpusPoints = Mapping[tuple[str, str], RubricPoint]
+"""Corpus rubric points by (question item id, point text)."""
+
+
+@cache
+def shipped_points() -> CorpusPoints:
+    """The shipped corpus's rubric points, for cases that name a corpus question (`item_id`)."""
+    from knowledge.catalog import load_catalog
+
+    return {
+        (item.id, point.text): point
+        for item in load_catalog().question_items()
+        for point in item.rubric
+    }
 
 
 def points_from_reference(reference: str, cite: Citation) -> list[RubricPoint]:

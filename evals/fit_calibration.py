@@ -38,10 +38,10 @@ from bot.grading.embedded import (
 )
 from bot.grading.models import PointVerdict, Status
 from bot.grading.scoring import weighted_score
-from evals.dataset import ATTACK_TAGS, GRADING, EvalCase, load_cases
+from evals.dataset import ATTACK_TAGS, GRADING, EvalCase, load_cases, shipped_points
 from evals.metrics import qwk
 
-VERSION = "embedded.v4"
+VERSION = "embedded.v5"
 
 
 # Features do not depend on the calibration; any one will do while computing them.
@@ -62,7 +62,7 @@ class Rows:
 def _rows(cases: list[EvalCase], grader: EmbeddedGrader) -> Rows:
     xs, ys, cxs, cys, where = [], [], [], [], []
     for ci, case in enumerate(tqdm(cases, desc="features", unit="answer")):
-        points = case.rubric_points()
+        points = case.rubric_points(shipped_points())
         view = prepare(case.answer, case.question)
         feats, best, _ = grader.features(view, points)
         credited = set(case.gold.covered or []) | set(case.gold.partial or [])
@@ -103,7 +103,7 @@ def _evaluate(
         coef=(), intercept=0.0, covered_at=covered_at, partial_at=partial_at, contra_at=contra_at
     )
     for ci, case in enumerate(cases):
-        points = case.rubric_points()
+        points = case.rubric_points(shipped_points())
         got = [probs.get((ci, pj), (0.0, 0.0, 0.0)) for pj in range(len(points))]
         statuses = standing_credit([cal.status(p, c) for p, c, _ in got], [s for _, _, s in got])
         verdicts = []

@@ -11,18 +11,24 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from bot.grading import Grader
-from evals.dataset import EvalCase
+from evals.dataset import CorpusPoints, EvalCase, shipped_points
 from evals.metrics import Prediction, all_metrics, confidence_intervals
 
 Progress = Callable[[int, int], None]
 
 
 def predict(
-    grader: Grader, cases: Sequence[EvalCase], progress: Progress | None = None
+    grader: Grader,
+    cases: Sequence[EvalCase],
+    progress: Progress | None = None,
+    corpus: CorpusPoints | None = None,
 ) -> list[Prediction]:
+    """Grade every case; points of corpus questions come with their corpus details
+    (`corpus`, by default the shipped corpus)."""
+    corpus = shipped_points() if corpus is None else corpus
     preds = []
     for n, case in enumerate(cases):
-        points = case.rubric_points()
+        points = case.rubric_points(corpus)
         started = time.perf_counter()
         grade = grader.grade(case.answer, points, case.question)
         elapsed = (time.perf_counter() - started) * 1000

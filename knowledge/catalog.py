@@ -281,6 +281,7 @@ def load_catalog(root: Path = CORPUS_DIR) -> Catalog:
     unknown = sorted(set(misconceptions) - catalog.point_ids())
     if unknown:
         node = yaml.compose((root / MISCONCEPTIONS).read_text(encoding="utf-8"))
+        assert node is not None  # it validated above
         mapping = next(v for k, v in node.value if k.value == "misconceptions")
         lines = {k.value: k.start_mark.line + 1 for k, _ in mapping.value}
         raise CorpusError(

@@ -145,3 +145,21 @@ def test_contradiction_metrics() -> None:
     # one labelled error found, one missed, one false alarm on an answer labelled clean
     preds = [_pred(["p1", "p2"], ["p1"]), _pred(None, ["p2"])]
     assert contradiction_metrics(preds) == {"n": 2, "precision": 0.5, "recall": 0.5}
+
+
+def test_corpus_questions_are_graded_with_their_corpus_details() -> None:
+    """A labelled case about a corpus question gets what the app grades that question with
+    (keywords, known misconceptions); any other case gets its own text only."""
+    from evals.dataset import GRADING, shipped_points
+
+    corpus = shipped_points()
+    case = load_cases(GRADING, "dev")[0]
+    points = case.rubric_points(corpus)
+    assert [p.text for p in points] == [p.text for p in case.rubric or []]
+    assert all(p.misconceptions and p.keywords for p in points)
+    known = corpus[(str(case.item_id), points[0].text)]
+    assert points[0].misconceptions == known.misconceptions
+
+    elsewhere = case.model_copy(update={"item_id": "not-in-the-corpus"})
+    assert all(not p.misconceptions and not p.keywords for p in elsewhere.rubric_points(corpus))
+    assert all(not p.misconceptions for p in case.rubric_points())

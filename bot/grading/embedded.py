@@ -5,11 +5,13 @@ span of the answer matches it (semantically and lexically), whether that span
 is really about this point rather than another one, and whether it states the
 point's opposite: word cues (negation out of step with the point, swapped
 opposites such as L1/L2 or higher/lower, dismissive overclaiming, closeness to
-a negated copy of the point) and the agreement cross-encoder (`agreement.py`),
+a negated copy of the point), the agreement cross-encoder (`agreement.py`),
 which reads the point and each of its closest spans together and says whether
-the span agrees, states an error, or is about something else. Two small
+the span agrees, states an error, or is about something else, and the point's
+known misconceptions (authored in the corpus): a span that the cross-encoder
+reads as saying one of them states an error. Two small
 logistic models, fit on the dev split of the project's labelled dataset
-(`calibration/embedded.v4.json`), turn these into the probability that the
+(`calibration/embedded.v5.json`), turn these into the probability that the
 point is covered and that it is contradicted; a contradicted point earns
 nothing and costs a penalty (`scoring.py`), because a confidently stated error
 is worse than silence. Answer-level gates come first: empty, gibberish, another
@@ -45,7 +47,7 @@ from bot.grading.text import (
 )
 from knowledge.models import RubricPoint
 
-CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v4.json"
+CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v5.json"
 
 FEATURES = (
     "sim_max",
@@ -67,8 +69,11 @@ FEATURES = (
     "agree",
     "disagree",
     "disagree_near",
+    "misconception",
+    "misconception_margin",
 )
 SIM = FEATURES.index("sim_max")
+MISCONCEPTION = FEATURES.index("misconception")
 NEAR_SPANS = 3
 """The agreement model reads a point against its closest spans, not only the closest one: an
 error often sits in the sentence after the one that names the topic."""
@@ -86,7 +91,11 @@ CONTRA_FEATURES = (
     "agree",
     "disagree",
     "disagree_near",
+    "misconception",
+    "misconception_margin",
 )
+MISCONCEPTION_SPANS = 2
+"""Each known misconception of a point is read against the answer spans closest to it."""
 
 
 def contra_inputs(features: Sequence[float]) -> list[float]:
@@ -174,6 +183,7 @@ DEFAULT_CALIBRATION = Calibration(
     coef=(
         *(9.0, 2.0, 2.0, 1.5, 1.0, 4.0, 0.5, -1.5, 3.0, 0.0, 0.0, 0.0, -1.0, -0.5, -0.5, 0.0),
         *(2.0, -2.0, 0.0),  # agree, disagree, disagree_near
+        *(-2.0, 0.0),  # misconception, misconception_margin
     ),
     intercept=-7.0,
     covered_at=0.6,
@@ -288,6 +298,37 @@ class EmbeddedGrader:
             [int(order[k, j]) for j, k in enumerate(near)],
         )
 
+    def _misconceptions_in(
+        self, points: Sequence[RubricPoint], spans: Sequence[Span], span_vecs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[int | None]]:
+        """Per point: how surely some span says one of the point's known misconceptions (the
+        agreement model's P(agree) of misconception and span), how much closer that span is to
+        the misconception than to the point, and which span it is.
+
+        A fluent error embeds almost where the point does; next to a written-down wrong version
+        of the point, the same span reads as a restatement of the error."""
+        n = len(points)
+        owners = [(j, m) for j, p in enumerate(points) for m in p.misconceptions]
+        said, margin = np.zeros(n), np.zeros(n)
+        where: list[int | None] = [None] * n
+        if not owners:
+            return said, margin, where
+        m_vecs = self._cached([m for _, m in owners])
+        p_vecs = self._point_vectors(points)
+        m_sims = span_vecs @ m_vecs.T  # spans x misconceptions
+        order = np.argsort(-m_sims, axis=0)[:MISCONCEPTION_SPANS]
+        pairs = [(m, spans[int(i)].text) for k, (_, m) in enumerate(owners) for i in order[:, k]]
+        model = self._agreement or shared_model()
+        agree = model.probabilities(pairs)[:, AGREE].reshape(len(owners), len(order))
+        for k, (j, _) in enumerate(owners):
+            best = int(agree[k].argmax())
+            i = int(order[best, k])
+            if where[j] is None or agree[k, best] > said[j]:
+                said[j] = float(agree[k, best])
+                margin[j] = 10.0 * float(m_sims[i, k] - span_vecs[i] @ p_vecs[j])
+                where[j] = i
+        return said, margin, where
+
     # -- features ---------------------------------------------------------------------------
     def features(
         self, view: AnswerView, points: Sequence[RubricPoint]
@@ -314,8 +355,12 @@ class EmbeddedGrader:
         answer_lower = view.graded.lower()
         words = len(view.graded.split())
         agree, disagree, disagree_near, disputing = self._agreement_with(points, view.spans, sims)
+        misconception, misconception_margin, misconceived = self._misconceptions_in(
+            points, view.spans, span_vecs
+        )
         rows: list[list[float]] = []
         best_spans: list[Span | None] = []
+        against_spans: list[Span | None] = []
         for j, point in enumerate(points):
             i = int(best_idx[j])
             span = view.spans[i]
@@ -353,10 +398,18 @@ class EmbeddedGrader:
                     float(agree[j]),
                     float(disagree[j]),
                     float(disagree_near[j]),
+                    float(misconception[j]),
+                    float(misconception_margin[j]),
                 ]
             )
             best_spans.append(span)
-        return np.asarray(rows), best_spans, [view.spans[k] for k in disputing]
+            # The quote against a point: the span that says a known error, when that is surer
+            # than the agreement model's reading of the point's own closest spans.
+            against = misconceived[j]
+            if against is None or misconception[j] <= disagree_near[j]:
+                against = disputing[j]
+            against_spans.append(view.spans[against])
+        return np.asarray(rows), best_spans, against_spans
 
     # -- grading ----------------------------------------------------------------------------
     def grade(self, answer: str, points: Sequence[RubricPoint], question: str = "") -> Grade:
@@ -390,7 +443,8 @@ class EmbeddedGrader:
                     else None,
                     confidence=round(max(c, 1 - p) if contradicted else max(p, 1 - p), 3),
                     contradicted=contradicted,
-                    note=f"p={p:.2f}, contradiction={c:.2f}, similarity={row[SIM]:.2f}"
+                    note=f"p={p:.2f}, contradiction={c:.2f}, similarity={row[SIM]:.2f}, "
+                    f"misconception={row[MISCONCEPTION]:.2f}"
                     + ("; a lone weak match is not credited" if status is not before else ""),
                 )
             )

@@ -36,8 +36,16 @@ class JudgeReply(BaseModel):
     verdicts: list[JudgeVerdict]
 
 
+JUDGE_MISCONCEPTIONS = 2
+"""Known wrong versions shown per point: enough to name the classic error, few tokens."""
+
+
 def _points_block(points: Sequence[RubricPoint]) -> str:
-    return "\n".join(f"- {p.id}: {p.text}" for p in points)
+    lines = []
+    for p in points:
+        lines.append(f"- {p.id}: {p.text}")
+        lines += [f"    wrong: {m}" for m in p.misconceptions[:JUDGE_MISCONCEPTIONS]]
+    return "\n".join(lines)
 
 
 class LLMJudge:

@@ -95,8 +95,18 @@ _MANIPULATION = re.compile(
 
 
 def manipulation_spans(text: str) -> list[Span]:
-    """Sentences that address the grader instead of the interviewer's question."""
-    return [s for s in sentences(text) if _MANIPULATION.search(s.text)]
+    """Sentences that address the grader instead of the interviewer's question. One that runs
+    on as a list ("Covered points: a; b; c") is blocked to the end of its line: its items look
+    like answers on their own."""
+    out = []
+    for s in sentences(text):
+        if _MANIPULATION.search(s.text):
+            end = s.end
+            if s.text.rstrip().endswith((";", ":")):
+                newline = text.find("\n", s.end)
+                end = len(text) if newline < 0 else newline
+            out.append(Span(s.start, end, text[s.start : end]))
+    return out
 
 
 def content_words(text: str) -> list[str]:

@@ -300,19 +300,18 @@ class EmbeddedGrader:
 
     def _misconceptions_in(
         self, points: Sequence[RubricPoint], spans: Sequence[Span], span_vecs: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, list[int | None]]:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per point: how surely some span says one of the point's known misconceptions (the
-        agreement model's P(agree) of misconception and span), how much closer that span is to
-        the misconception than to the point, and which span it is.
+        agreement model's P(agree) of misconception and span), and how much closer that span is
+        to the misconception than to the point.
 
         A fluent error embeds almost where the point does; next to a written-down wrong version
         of the point, the same span reads as a restatement of the error."""
         n = len(points)
         owners = [(j, m) for j, p in enumerate(points) for m in p.misconceptions]
-        said, margin = np.zeros(n), np.zeros(n)
-        where: list[int | None] = [None] * n
+        said, margin = np.zeros(n), np.full(n, -np.inf)
         if not owners:
-            return said, margin, where
+            return said, np.zeros(n)
         m_vecs = self._cached([m for _, m in owners])
         p_vecs = self._point_vectors(points)
         m_sims = span_vecs @ m_vecs.T  # spans x misconceptions
@@ -323,11 +322,11 @@ class EmbeddedGrader:
         for k, (j, _) in enumerate(owners):
             best = int(agree[k].argmax())
             i = int(order[best, k])
-            if where[j] is None or agree[k, best] > said[j]:
+            if agree[k, best] > said[j] or margin[j] == -np.inf:
                 said[j] = float(agree[k, best])
                 margin[j] = 10.0 * float(m_sims[i, k] - span_vecs[i] @ p_vecs[j])
-                where[j] = i
-        return said, margin, where
+        margin[margin == -np.inf] = 0.0  # points without misconceptions
+        return said, margin
 
     # -- features ---------------------------------------------------------------------------
     def features(
@@ -355,12 +354,11 @@ class EmbeddedGrader:
         answer_lower = view.graded.lower()
         words = len(view.graded.split())
         agree, disagree, disagree_near, disputing = self._agreement_with(points, view.spans, sims)
-        misconception, misconception_margin, misconceived = self._misconceptions_in(
+        misconception, misconception_margin = self._misconceptions_in(
             points, view.spans, span_vecs
         )
         rows: list[list[float]] = []
         best_spans: list[Span | None] = []
-        against_spans: list[Span | None] = []
         for j, point in enumerate(points):
             i = int(best_idx[j])
             span = view.spans[i]
@@ -403,13 +401,9 @@ class EmbeddedGrader:
                 ]
             )
             best_spans.append(span)
-            # The quote against a point: the span that says a known error, when that is surer
-            # than the agreement model's reading of the point's own closest spans.
-            against = misconceived[j]
-            if against is None or misconception[j] <= disagree_near[j]:
-                against = disputing[j]
-            against_spans.append(view.spans[against])
-        return np.asarray(rows), best_spans, against_spans
+        # The quote against a point stays the span the agreement model reads as contradicting
+        # it: P(agree) with a misconception is high for any span on its topic, right or wrong.
+        return np.asarray(rows), best_spans, [view.spans[k] for k in disputing]
 
     # -- grading ----------------------------------------------------------------------------
     def grade(self, answer: str, points: Sequence[RubricPoint], question: str = "") -> Grade:

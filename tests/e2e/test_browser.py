@@ -128,7 +128,8 @@ def test_three_answer_design_interview_to_its_scorecard(
     first = feedback.first
     first.locator("summary").click()
     expect(first.get_by_text("Your answer")).to_be_visible()
-    expect(first.get_by_text(ANSWERS[0][:40])).to_be_visible()
+    # (the first match is the answer itself; a credited point may quote the same words below)
+    expect(first.get_by_text(ANSWERS[0][:40]).first).to_be_visible()
     last.evaluate("e => e.closest('[data-testid=stChatMessage]').scrollIntoView({block: 'start'})")
     page.screenshot(path=str(artifacts / "interview.png"))
 

@@ -354,9 +354,7 @@ class EmbeddedGrader:
         answer_lower = view.graded.lower()
         words = len(view.graded.split())
         agree, disagree, disagree_near, disputing = self._agreement_with(points, view.spans, sims)
-        misconception, misconception_margin = self._misconceptions_in(
-            points, view.spans, span_vecs
-        )
+        misconception, misconception_margin = self._misconceptions_in(points, view.spans, span_vecs)
         rows: list[list[float]] = []
         best_spans: list[Span | None] = []
         for j, point in enumerate(points):

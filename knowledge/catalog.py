@@ -186,21 +186,6 @@ class Catalog:
                 return case
         raise KeyError(f"unknown case {case_id!r}; known: {', '.join(c.id for c in self.cases)}")
 
-    def point_ids(self) -> set[str]:
-        generic = {
-            f"{FRAMEWORK_ITEM}.{s.step.value}#{p.id}"
-            for s in self.framework.steps
-            for p in s.rubric
-        }
-        concepts = {f"{c.id}#{p.id}" for c in self.concepts for p in c.rubric}
-        cases = {
-            f"{case.id}.{step.value}#{p.id}"
-            for case in self.cases
-            for step, points in case.steps.items()
-            for p in points
-        }
-        return generic | concepts | cases
-
     def rubric_point_count(self) -> int:
         generic = sum(len(s.rubric) for s in self.framework.steps)
         concepts = sum(len(c.rubric) for c in self.concepts)
@@ -278,7 +263,8 @@ def load_catalog(root: Path = CORPUS_DIR) -> Catalog:
     assert framework is not None
     files = {p: _sha256(p) for p in corpus_files(root) if p.is_file()}
     catalog = Catalog(root, sources, framework, concepts, cases, files, misconceptions)
-    unknown = sorted(set(misconceptions) - catalog.point_ids())
+    known = {p.id for item in catalog.question_items() for p in item.rubric}
+    unknown = sorted(set(misconceptions) - known)
     if unknown:
         node = yaml.compose((root / MISCONCEPTIONS).read_text(encoding="utf-8"))
         assert node is not None  # it validated above

@@ -299,7 +299,11 @@ class EmbeddedGrader:
         )
 
     def _misconceptions_in(
-        self, points: Sequence[RubricPoint], spans: Sequence[Span], span_vecs: np.ndarray
+        self,
+        points: Sequence[RubricPoint],
+        p_vecs: np.ndarray,
+        spans: Sequence[Span],
+        span_vecs: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per point: how surely some span says one of the point's known misconceptions (the
         agreement model's P(agree) of misconception and span), and how much closer that span is
@@ -309,11 +313,10 @@ class EmbeddedGrader:
         of the point, the same span reads as a restatement of the error."""
         n = len(points)
         owners = [(j, m) for j, p in enumerate(points) for m in p.misconceptions]
-        said, margin = np.zeros(n), np.full(n, -np.inf)
+        said, margin = np.full(n, -1.0), np.zeros(n)  # -1: no misconception read yet
         if not owners:
-            return said, np.zeros(n)
+            return np.zeros(n), margin
         m_vecs = self._cached([m for _, m in owners])
-        p_vecs = self._point_vectors(points)
         m_sims = span_vecs @ m_vecs.T  # spans x misconceptions
         order = np.argsort(-m_sims, axis=0)[:MISCONCEPTION_SPANS]
         pairs = [(m, spans[int(i)].text) for k, (_, m) in enumerate(owners) for i in order[:, k]]
@@ -322,11 +325,10 @@ class EmbeddedGrader:
         for k, (j, _) in enumerate(owners):
             best = int(agree[k].argmax())
             i = int(order[best, k])
-            if agree[k, best] > said[j] or margin[j] == -np.inf:
+            if agree[k, best] > said[j]:
                 said[j] = float(agree[k, best])
                 margin[j] = 10.0 * float(m_sims[i, k] - span_vecs[i] @ p_vecs[j])
-        margin[margin == -np.inf] = 0.0  # points without misconceptions
-        return said, margin
+        return np.maximum(said, 0.0), margin
 
     # -- features ---------------------------------------------------------------------------
     def features(
@@ -354,7 +356,9 @@ class EmbeddedGrader:
         answer_lower = view.graded.lower()
         words = len(view.graded.split())
         agree, disagree, disagree_near, disputing = self._agreement_with(points, view.spans, sims)
-        misconception, misconception_margin = self._misconceptions_in(points, view.spans, span_vecs)
+        misconception, misconception_margin = self._misconceptions_in(
+            points, p_vecs, view.spans, span_vecs
+        )
         rows: list[list[float]] = []
         best_spans: list[Span | None] = []
         for j, point in enumerate(points):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tqdm import tqdm
 
 from bot.grading.agreement import (
@@ -48,7 +48,8 @@ from evals.dataset import read_jsonl
 from knowledge.catalog import load_catalog
 
 PAIRS_DIR = Path(__file__).resolve().parent / "datasets" / "contradiction_pairs"
-VERSION = "agreement.v1"
+ANSWERS_DIR = Path(__file__).resolve().parent / "datasets" / "answer_spans"
+VERSION = "agreement.v3"
 RANK, ALPHA = 8, 16
 
 
@@ -67,6 +68,43 @@ def load_pairs(directory: Path = PAIRS_DIR) -> list[AuthoredPair]:
         pair
         for path in sorted(directory.glob("*.jsonl"))
         for pair in read_jsonl(path, AuthoredPair)
+    ]
+
+
+class LabelledQuote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    point_id: str = Field(pattern=r"^[a-z0-9.-]+#p\d+$")
+    label: Literal["covered", "contradicted"]
+    quote: str = Field(min_length=1)
+
+
+class LabelledAnswer(BaseModel):
+    """A whole practice answer with the sentence that covers or contradicts each point it
+    addresses: errors in the company of correct statements, as candidates make them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str
+    kind: Literal["wrong", "strong"]
+    answer: str = Field(min_length=1)
+    labels: list[LabelledQuote] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _quotes_are_verbatim(self) -> LabelledAnswer:
+        for label in self.labels:
+            if label.quote not in self.answer:
+                raise ValueError(f"quote for {label.point_id} is not in the answer")
+        if self.kind == "strong" and any(lb.label == "contradicted" for lb in self.labels):
+            raise ValueError("a strong answer contradicts nothing")
+        return self
+
+
+def load_answers(directory: Path = ANSWERS_DIR) -> list[LabelledAnswer]:
+    return [
+        answer
+        for path in sorted(directory.glob("*.jsonl"))
+        for answer in read_jsonl(path, LabelledAnswer)
     ]
 
 
@@ -131,6 +169,43 @@ def examples(pairs: list[AuthoredPair], seed: int = 0) -> list[Example]:
     return out
 
 
+def _grader_span(answer: str, quote: str) -> str | None:
+    """The clause the grader would read for a quoted sentence: the span overlapping it most."""
+    start = answer.index(quote)
+    end = start + len(quote)
+    best, overlap = None, 0
+    for span in spans(answer):
+        shared = min(end, span.end) - max(start, span.start)
+        if shared > overlap and len(span.text.split()) >= 4:
+            best, overlap = span.text, shared
+    return best
+
+
+def answer_examples(answers: list[LabelledAnswer], seed: int = 0) -> list[Example]:
+    """From whole answers: each quoted sentence and the grader's clause for it agree with or
+    contradict their point, and the same clause is unrelated to a point of the question that
+    the answer does not address (errors and truths share one voice, so tone cannot decide)."""
+    rng = random.Random(seed)
+    items = {i.id: {p.id: p.text for p in i.rubric} for i in load_catalog().question_items()}
+    out = []
+    for answer in answers:
+        texts = items.get(answer.item_id, {})
+        addressed = {lb.point_id for lb in answer.labels}
+        untouched = [p for p in texts if p not in addressed]
+        for lb in answer.labels:
+            if lb.point_id not in texts:
+                raise ValueError(f"{lb.point_id} is not a rubric point of {answer.item_id}")
+            point = texts[lb.point_id]
+            label = AGREE if lb.label == "covered" else CONTRADICT
+            clause = _grader_span(answer.answer, lb.quote)
+            for text in dict.fromkeys([lb.quote, clause or lb.quote]):
+                out.append(Example(point, text, label, answer.item_id))
+            if untouched:
+                other = texts[rng.choice(untouched)]
+                out.append(Example(other, clause or lb.quote, UNRELATED, answer.item_id))
+    return out
+
+
 def _batches(data: list[Example], size: int, rng: random.Random) -> Iterator[list[Example]]:
     """Shuffled batches of similar length (sorted within windows of 20 batches): far less
     padding, which is most of the cost on a CPU."""
@@ -174,6 +249,17 @@ def _add_lora(encoder: Any, rank: int, alpha: int) -> dict[str, Any]:
     return wrapped
 
 
+def _load_adapter(path: Path, loras: dict[str, Any], head: Any) -> None:
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(path))
+    for name, lora in loras.items():
+        lora.lora_a.data.copy_(tensors[f"{name}.lora_a"].float())
+        lora.lora_b.data.copy_(tensors[f"{name}.lora_b"].float())
+    head.weight.data.copy_(tensors["head.weight"])
+    head.bias.data.copy_(tensors["head.bias"])
+
+
 def evaluate(predict: Any, data: list[Example]) -> dict[str, float]:
     """Accuracy, and how well P(contradict) ranks errors above everything else (AUC)."""
     from sklearn.metrics import roc_auc_score
@@ -190,18 +276,34 @@ def evaluate(predict: Any, data: list[Example]) -> dict[str, float]:
     }
 
 
-def train(epochs: int, out: Path, seed: int = 0, lr: float = 5e-4, batch: int = 32) -> dict:
+def train(
+    epochs: int,
+    out: Path,
+    seed: int = 0,
+    lr: float = 5e-4,
+    batch: int = 32,
+    init: Path | None = None,
+) -> dict:
+    """Train adapters and head; from `init` (an earlier adapter file) they continue on the
+    answer examples plus as many authored-pair examples again, so nothing learnt is lost."""
     import torch
     from safetensors.torch import save_file
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    data = examples(load_pairs(), seed)
-    train_set = [e for e in data if not held_out(e.item_id)]
-    holdout = [e for e in data if held_out(e.item_id)]
+    pairs = [e for e in examples(load_pairs(), seed) if not held_out(e.item_id)]
+    answers = answer_examples(load_answers(), seed)
+    train_answers = [e for e in answers if not held_out(e.item_id)]
+    if init is not None:
+        pairs = rng.sample(pairs, min(len(pairs), len(train_answers)))
+    train_set = pairs + train_answers
+    holdout = [e for e in examples(load_pairs(), seed) if held_out(e.item_id)]
+    holdout_answers = [e for e in answers if held_out(e.item_id)]
     tokenizer, encoder = load_base()
     loras = _add_lora(encoder, RANK, ALPHA)
     head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
+    if init is not None:
+        _load_adapter(init, loras, head)
     dropout = torch.nn.Dropout(0.1)
     params = [p for lora in loras.values() for p in (lora.lora_a, lora.lora_b)]
     params += list(head.parameters())
@@ -235,7 +337,13 @@ def train(epochs: int, out: Path, seed: int = 0, lr: float = 5e-4, batch: int = 
             bar.update()
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
     bar.close()
-    report = {"train_examples": len(train_set), "holdout": evaluate(predict, holdout)}
+    report = {
+        "train_examples": len(train_set),
+        "answer_examples": len(train_answers),
+        "init": init.name if init else None,
+        "holdout": evaluate(predict, holdout),
+        "holdout_answers": evaluate(predict, holdout_answers),
+    }
     tensors = {}
     for name, lora in loras.items():
         tensors[f"{name}.lora_a"] = lora.lora_a.detach().to(torch.float16).contiguous()
@@ -261,8 +369,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ADAPTER)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--init", type=Path, help="continue from this adapter file")
     args = parser.parse_args()
-    print(json.dumps(train(args.epochs, args.out, args.seed), indent=2))
+    report = train(args.epochs, args.out, args.seed, lr=args.lr, init=args.init)
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,16 @@ import numpy as np
 import pytest
 
 from bot.grading.agreement import ADAPTER, AGREE, CONTRADICT, UNRELATED, AgreementModel
-from evals.dataset import GRADING, load_cases
-from evals.train_agreement import examples, fragments, held_out, load_pairs
+from evals.dataset import GRADING, load_cases, shipped_points
+from evals.train_agreement import (
+    LabelledAnswer,
+    answer_examples,
+    examples,
+    fragments,
+    held_out,
+    load_answers,
+    load_pairs,
+)
 from knowledge.catalog import load_catalog
 from knowledge.embeddings import embed
 
@@ -57,6 +65,79 @@ def test_every_point_yields_agreeing_contradicting_and_unrelated_examples(pairs)
     assert len(clauses) >= 1500
     assert sum(e.label == AGREE and e.point == e.text for e in data) >= 1500
     assert 0.05 < np.mean([held_out(i) for i in {p.item_id for p in pairs}]) < 0.2
+
+
+@pytest.fixture(scope="module")
+def answers() -> list[LabelledAnswer]:
+    return load_answers()
+
+
+def test_labelled_answers_are_about_corpus_questions_outside_the_grading_dataset(
+    answers: list[LabelledAnswer],
+) -> None:
+    items = {i.id: {p.id: p.text for p in i.rubric} for i in load_catalog().question_items()}
+    graded = load_cases(GRADING)
+    graded_items = {c.question_key for c in graded}
+    graded_texts = {p.text for c in graded for p in c.rubric_points(shipped_points())}
+    kinds = Counter(a.kind for a in answers)
+    assert kinds["wrong"] >= 300 and kinds["strong"] >= 150
+    assert len({a.item_id for a in answers}) >= 120
+    for a in answers:
+        # Neither the question nor any point it shares with others is graded in dev or test.
+        assert a.item_id not in graded_items, a.item_id
+        assert all(items[a.item_id][lb.point_id] not in graded_texts for lb in a.labels)
+        labels = Counter(lb.label for lb in a.labels)
+        if a.kind == "wrong":  # an error among correct statements, as candidates make them
+            assert labels["contradicted"] >= 1 and labels["covered"] >= 1, a.answer
+        else:
+            assert labels["covered"] >= 3, a.answer
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"labels": [{"point_id": "ab-testing#p1", "label": "covered", "quote": "not there"}]},
+            "not in the answer",
+        ),
+        (
+            {"labels": [{"point_id": "ab-testing#p1", "label": "contradicted", "quote": "Split"}]},
+            "contradicts nothing",
+        ),
+    ],
+)
+def test_a_labelled_answer_must_quote_itself_about_its_own_question(
+    change: dict, message: str
+) -> None:
+    record = {"item_id": "ab-testing", "kind": "strong", "answer": "Split users randomly."}
+    with pytest.raises(ValueError, match=message):
+        LabelledAnswer.model_validate({**record, **change})
+
+
+def test_a_labelled_point_must_belong_to_the_answers_question() -> None:
+    stray = LabelledAnswer.model_validate(
+        {
+            "item_id": "ab-testing",
+            "kind": "strong",
+            "answer": "Roll out to one percent first.",
+            "labels": [{"point_id": "canary-release#p1", "label": "covered", "quote": "Roll out"}],
+        }
+    )
+    with pytest.raises(ValueError, match="not a rubric point of ab-testing"):
+        answer_examples([stray])
+
+
+def test_answers_yield_errors_and_truths_in_one_voice(answers: list[LabelledAnswer]) -> None:
+    data = answer_examples(answers)
+    labels = Counter(e.label for e in data)
+    contradicted = sum(lb.label == "contradicted" for a in answers for lb in a.labels)
+    assert labels[CONTRADICT] >= contradicted  # every quoted error, and its clause
+    assert labels[AGREE] >= contradicted and labels[UNRELATED] >= contradicted
+    texts = {p.id: p.text for i in load_catalog().question_items() for p in i.rubric}
+    for a in answers[:60]:  # an unrelated example never pairs a point this answer addresses
+        own = {texts[lb.point_id] for lb in a.labels}
+        for e in answer_examples([a]):
+            assert (e.label == UNRELATED) == (e.point not in own), (a.item_id, e.text)
 
 
 @pytest.fixture(scope="module")

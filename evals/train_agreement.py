@@ -1,19 +1,28 @@
-"""Train the grader's agreement cross-encoder (`bot/grading/agreement.py`) on authored pairs.
+"""Train the grader's agreement cross-encoder (`bot/grading/agreement.py`).
 
-    python -m evals.train_agreement [--epochs 2] [--out bot/grading/calibration/agreement.v1.safetensors]
+    python -m evals.train_agreement --init bot/grading/calibration/agreement.v1.safetensors \
+        --epochs 1 --lr 4e-4 --out bot/grading/calibration/agreement.v3.safetensors
 
-Data: `evals/datasets/contradiction_pairs/*.jsonl`, one authored statement per line for a
-rubric point of the corpus: a faithful paraphrase (`entail`) or a confident error against it
-(`contradict`: reversal, wrong detail, dismissal). No pair was written for a question of the
-grading dataset, so the grader's dev calibration and test numbers stay out-of-sample. Each
-point yields eight examples: itself, its paraphrase and one of their clauses (agree), its two
-errors (contradict), and statements and a clause written for other points (unrelated), so an error
-counts only against the point it is about, never as a tone of voice, and a clause that states
-part of a point counts as agreeing (the grader compares clauses too).
+Two kinds of authored data, none about a question of the grading dataset (nor a point it
+shares with one), so the grader's dev calibration and test numbers stay out-of-sample:
+
+- `evals/datasets/contradiction_pairs/*.jsonl`: one statement per line for a rubric point, a
+  faithful paraphrase (`entail`) or a confident error against it (`contradict`: reversal,
+  wrong detail, dismissal). Each point yields eight examples: itself, its paraphrase and one
+  of their clauses (agree), its two errors (contradict), and statements and a clause written
+  for other points (unrelated), so an error counts only against the point it is about, and a
+  clause that states part of a point counts as agreeing (the grader compares clauses too).
+- `evals/datasets/answer_spans/*.jsonl`: whole practice answers, strong ones and fluent wrong
+  ones, with the sentence that covers or contradicts each point they address. Statements
+  alone taught the model what an error sounds like; in an answer, errors sit between correct
+  sentences in the same voice, and correct answers reject wrong alternatives with the same
+  negations an error uses, so only the content can tell them apart.
 
 The base is the bundled all-MiniLM-L6-v2; only low-rank adapters on every block's linear
-layers and a three-way head are trained (seeded, CPU), and only they are saved. One item in
-ten is held out and its accuracy printed and stored in the file's metadata.
+layers and a three-way head are trained (seeded, CPU), and only they are saved. `agreement.v1`
+was trained from scratch on the pairs alone (2 epochs); `agreement.v3` continues from it on
+the answers plus as many pair examples again. One item in ten is held out, and the accuracy
+on its pairs and on its answers is printed and stored in the file's metadata.
 """
 
 from __future__ import annotations

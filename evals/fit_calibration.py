@@ -41,7 +41,7 @@ from bot.grading.scoring import weighted_score
 from evals.dataset import ATTACK_TAGS, GRADING, EvalCase, load_cases, shipped_points
 from evals.metrics import qwk
 
-VERSION = "embedded.v6"
+VERSION = "embedded.v5"
 
 
 # Features do not depend on the calibration; any one will do while computing them.

@@ -19,10 +19,12 @@ shares with one), so the grader's dev calibration and test numbers stay out-of-s
   negations an error uses, so only the content can tell them apart.
 
 The base is the bundled all-MiniLM-L6-v2; only low-rank adapters on every block's linear
-layers and a three-way head are trained (seeded, CPU), and only they are saved. `agreement.v1`
-was trained from scratch on the pairs alone (2 epochs); `agreement.v3` continues from it on
-the answers plus as many pair examples again. One item in ten is held out, and the accuracy
-on its pairs and on its answers is printed and stored in the file's metadata.
+layers and a three-way head are trained (seeded, CPU), and only they are saved. The shipped
+`agreement.v1` was trained from scratch on the pairs alone (2 epochs, before the answers
+existed). With `--init` a run continues from an earlier adapter on the answers plus as many
+pair examples again (the command above: `agreement.v3`, measured but not shipped; see the
+README). One item in ten is held out, and the accuracy on its pairs and on its answers is
+printed and stored in the file's metadata.
 """
 
 from __future__ import annotations
@@ -300,13 +302,14 @@ def train(
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    pairs = [e for e in examples(load_pairs(), seed) if not held_out(e.item_id)]
+    statements = examples(load_pairs(), seed)
     answers = answer_examples(load_answers(), seed)
+    pairs = [e for e in statements if not held_out(e.item_id)]
     train_answers = [e for e in answers if not held_out(e.item_id)]
     if init is not None:
         pairs = rng.sample(pairs, min(len(pairs), len(train_answers)))
     train_set = pairs + train_answers
-    holdout = [e for e in examples(load_pairs(), seed) if held_out(e.item_id)]
+    holdout = [e for e in statements if held_out(e.item_id)]
     holdout_answers = [e for e in answers if held_out(e.item_id)]
     tokenizer, encoder = load_base()
     loras = _add_lora(encoder, RANK, ALPHA)

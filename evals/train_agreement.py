@@ -192,12 +192,21 @@ def _grader_span(answer: str, quote: str) -> str | None:
     return best
 
 
-def answer_examples(answers: list[LabelledAnswer], seed: int = 0) -> list[Example]:
+def rubric_texts() -> dict[str, dict[str, str]]:
+    """Each corpus question's rubric: point id to point text."""
+    return {i.id: {p.id: p.text for p in i.rubric} for i in load_catalog().question_items()}
+
+
+def answer_examples(
+    answers: list[LabelledAnswer],
+    seed: int = 0,
+    items: dict[str, dict[str, str]] | None = None,
+) -> list[Example]:
     """From whole answers: each quoted sentence and the grader's clause for it agree with or
     contradict their point, and the same clause is unrelated to a point of the question that
     the answer does not address (errors and truths share one voice, so tone cannot decide)."""
     rng = random.Random(seed)
-    items = {i.id: {p.id: p.text for p in i.rubric} for i in load_catalog().question_items()}
+    items = items if items is not None else rubric_texts()
     out = []
     for answer in answers:
         texts = items.get(answer.item_id, {})

@@ -19,12 +19,12 @@ shares with one), so the grader's dev calibration and test numbers stay out-of-s
   negations an error uses, so only the content can tell them apart.
 
 The base is the bundled all-MiniLM-L6-v2; only low-rank adapters on every block's linear
-layers and a three-way head are trained (seeded, CPU), and only they are saved. The shipped
+layers and a three-way head are trained (seeded, CPU), and only they are saved.
 `agreement.v1` was trained from scratch on the pairs alone (2 epochs, before the answers
 existed). With `--init` a run continues from an earlier adapter on the answers plus as many
-pair examples again (the command above: `agreement.v3`, measured but not shipped; see the
-README). One item in ten is held out, and the accuracy on its pairs and on its answers is
-printed and stored in the file's metadata.
+pair examples again: the command above made `agreement.v3`, the shipped model. `--out` has no
+default, so no run overwrites a shipped adapter by accident. One item in ten is held out, and
+the accuracy on its pairs and on its answers is printed and stored in the file's metadata.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tqdm import tqdm
 
 from bot.grading.agreement import (
-    ADAPTER,
     AGREE,
     CONTRADICT,
     LABELS,
@@ -389,7 +388,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=ADAPTER)
+    parser.add_argument("--out", type=Path, required=True, help="adapter file to write")
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--init", type=Path, help="continue from this adapter file")
     args = parser.parse_args()

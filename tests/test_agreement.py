@@ -160,14 +160,30 @@ def test_held_out_items_are_read_correctly(model: AgreementModel, pairs) -> None
     assert (probs[labels == AGREE, CONTRADICT] >= 0.5).mean() <= 0.15
 
 
+def test_held_out_answers_are_read_correctly(model: AgreementModel, answers) -> None:  # type: ignore[no-untyped-def]
+    """Errors among correct sentences in the same voice, in answers to questions never trained
+    on: the pairs-only model (agreement.v1) ranks them at AUC 0.82 and calls 23% of correct
+    statements errors."""
+    from sklearn.metrics import roc_auc_score
+
+    data = [e for e in answer_examples(answers, items=rubric_texts()) if held_out(e.item_id)]
+    probs = model.probabilities([(e.point, e.text) for e in data])
+    labels = np.array([e.label for e in data])
+    assert len(data) >= 1000
+    assert roc_auc_score(labels == CONTRADICT, probs[:, CONTRADICT]) >= 0.93
+    assert (probs.argmax(1) == labels).mean() >= 0.85
+    assert (probs[labels == AGREE, CONTRADICT] >= 0.5).mean() <= 0.10
+
+
 def test_shipped_adapter_records_how_it_was_trained() -> None:
     from safetensors import safe_open
 
     with safe_open(str(ADAPTER), framework="pt") as f:
         meta = f.metadata()
-    assert meta["version"] == "agreement.v1"
+    assert meta["version"] == "agreement.v3"
     report = json.loads(meta["report"])
-    assert report["holdout"]["n"] >= 500
+    assert report["holdout"]["n"] >= 500 and report["holdout_answers"]["n"] >= 1000
+    assert report["init"] == "agreement.v1.safetensors"
     assert ADAPTER.stat().st_size < 4_000_000, "only the adapters ship, not a model"
 
 

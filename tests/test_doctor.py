@@ -24,7 +24,7 @@ def test_doctor_passes_on_the_embedded_default(indexed_home: Path) -> None:
     assert code == 0, out
     assert "none: deterministic interviewer" in out
     assert "all-MiniLM-L6-v2" in out
-    assert "grader agreement model: agreement.v1" in out
+    assert "grader agreement model: agreement.v3" in out
     assert "All checks passed" in out
 
 

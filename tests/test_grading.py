@@ -241,13 +241,24 @@ def test_an_answer_is_read_against_each_point_s_known_misconceptions(
     assert feats[0, said] == 0 and feats[0, margin] == 0
 
 
-def test_a_lone_weak_match_is_not_credited() -> None:
+def test_weak_matches_earn_credit_only_in_a_broad_answer() -> None:
     weak, strong = WEAK_SUPPORT - 0.05, WEAK_SUPPORT + 0.2
-    covered, missed = Status.COVERED, Status.MISSED
+    covered, partial, missed = Status.COVERED, Status.PARTIAL, Status.MISSED
     assert standing_credit([covered, missed, missed], [weak, 0.9, 0.9]) == [missed] * 3
-    # beside another credited point (a reworded answer), weak similarity can still earn credit
-    assert standing_credit([covered, Status.PARTIAL, missed], [weak, weak, 0.1])[0] is covered
-    assert standing_credit([covered, missed], [strong, 0.1]) == [covered, missed]
+    # two chance brushes (an off-topic answer) earn nothing; a well-supported point stays
+    assert standing_credit([partial, partial, missed, missed], [weak] * 4) == [missed] * 4
+    assert standing_credit([covered, partial, missed], [strong, weak, 0.1]) == [
+        covered,
+        missed,
+        missed,
+    ]
+    # a reworded answer reaches three or more points at low similarity and keeps its credit
+    assert standing_credit([covered, partial, partial, missed], [weak] * 4)[:3] == [
+        covered,
+        partial,
+        partial,
+    ]
+    assert standing_credit([covered, partial], [weak, weak]) == [covered, partial]
 
 
 @pytest.mark.parametrize(

@@ -51,8 +51,8 @@ def test_dataset_shape() -> None:
 
 def test_calibration_was_fit_on_dev_only() -> None:
     meta = json.loads(CALIBRATION.read_text())
-    assert "dev split" in meta["dataset"] and meta["version"] == "embedded.v5"
-    assert CALIBRATION.name == "embedded.v5.json"
+    assert "dev split" in meta["dataset"] and meta["version"] == "embedded.v7"
+    assert CALIBRATION.name == "embedded.v7.json"
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +77,8 @@ def test_no_answer_that_should_earn_nothing_earns_anything(test_run) -> None:  #
 @pytest.mark.xfail(
     strict=True,
     reason="known gap: some confidently wrong answers still fool the embedded grader (attack "
-    "success 0.176 on test, bar 0.02: 9 of 17 wrong answers; it flags 17 of the 37 labelled "
-    "errors, precision 0.61, even with each point's known misconceptions); see "
+    "success 0.137 on test, bar 0.02: 7 of 17 wrong answers; it flags 21 of the 37 labelled "
+    "errors, precision 0.55, with the cross-encoder trained on whole practice answers); see "
     "evals/results/grading/embedded-test/report.md",
 )
 def test_attack_success_rate(test_run) -> None:  # type: ignore[no-untyped-def]

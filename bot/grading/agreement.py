@@ -5,10 +5,13 @@ Frozen MiniLM embeds a claim and its opposite almost alike (a sentence vector ba
 when "rare" becomes "common"), so similarity alone credits fluent errors. Reading both
 texts in one pass lets attention compare them word against word. The model is the bundled
 all-MiniLM-L6-v2 plus low-rank adapters and a three-way head, trained by
-`evals/train_agreement.py` on authored statement pairs (`evals/datasets/contradiction_pairs`,
-none written for the grading dataset's questions). Only the adapters ship (about 1 MB,
-`calibration/agreement.v1.safetensors`); they are merged into a private copy of the base
-weights on first use, so nothing is downloaded and the embedder is left untouched.
+`evals/train_agreement.py` on authored statement pairs (`evals/datasets/contradiction_pairs`)
+and then on whole practice answers whose covering and contradicting sentences are quoted
+(`evals/datasets/answer_spans`), none written for the grading dataset's questions. Only the
+adapters ship (under 1 MB, `calibration/agreement.v3.safetensors`; `agreement.v1`, trained
+on the pairs alone, is kept as the starting point of that training); they are merged into a
+private copy of the base weights on first use, so nothing is downloaded and the embedder is
+left untouched.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-ADAPTER = Path(__file__).resolve().parent / "calibration" / "agreement.v1.safetensors"
+ADAPTER = Path(__file__).resolve().parent / "calibration" / "agreement.v3.safetensors"
 LABELS = ("agree", "contradict", "unrelated")
 AGREE, CONTRADICT, UNRELATED = range(3)
 MAX_TOKENS = 192

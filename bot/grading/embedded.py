@@ -11,7 +11,7 @@ the span agrees, states an error, or is about something else, and the point's
 known misconceptions (authored in the corpus): a span that the cross-encoder
 reads as saying one of them states an error. Two small
 logistic models, fit on the dev split of the project's labelled dataset
-(`calibration/embedded.v5.json`), turn these into the probability that the
+(`calibration/embedded.v7.json`), turn these into the probability that the
 point is covered and that it is contradicted; a contradicted point earns
 nothing and costs a penalty (`scoring.py`), because a confidently stated error
 is worse than silence. Answer-level gates come first: empty, gibberish, another
@@ -44,10 +44,11 @@ from bot.grading.text import (
     opposite_swaps,
     repeats_question,
     spans,
+    without_fillers,
 )
 from knowledge.models import RubricPoint
 
-CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v5.json"
+CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v7.json"
 
 FEATURES = (
     "sim_max",
@@ -163,18 +164,21 @@ def _logistic(intercept: float, coef: Sequence[float], features: Sequence[float]
 
 
 WEAK_SUPPORT = 0.45
-"""Below this similarity between a point and its best span, the credit stands only beside
-other credited points. A paraphrase that rewords a whole answer reaches every point at low
-similarity (on dev, credited points as low as 0.22, always two or more to an answer), while
-an off-topic answer brushes a single point by chance."""
+"""Below this similarity between a point and its best span, credit stands only as part of a
+broad answer (BROAD_CREDIT points or more). A paraphrase that rewords a whole answer reaches
+every point at low similarity (on dev, credited points as low as 0.22, always with three or
+more credited), while an off-topic answer brushes a point or two by chance."""
+BROAD_CREDIT = 3
 
 
 def standing_credit(statuses: Sequence[Status], similarities: Sequence[float]) -> list[Status]:
-    """The verdicts, less a lone point credited on weak similarity alone."""
+    """The verdicts, less weakly supported credit in an answer that is not broad."""
     out = list(statuses)
     credited = [j for j, s in enumerate(out) if s is not Status.MISSED]
-    if len(credited) == 1 and similarities[credited[0]] < WEAK_SUPPORT:
-        out[credited[0]] = Status.MISSED
+    if len(credited) < min(BROAD_CREDIT, len(out)):
+        for j in credited:
+            if similarities[j] < WEAK_SUPPORT:
+                out[j] = Status.MISSED
     return out
 
 
@@ -282,13 +286,13 @@ class EmbeddedGrader:
         return self._cached([p.text for p in points])
 
     def _agreement_with(
-        self, points: Sequence[RubricPoint], spans: Sequence[Span], sims: np.ndarray
+        self, points: Sequence[RubricPoint], spans: Sequence[str], sims: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
         """Per point: P(agree) and P(contradict) of its closest span, the highest P(contradict)
         among its NEAR_SPANS closest, and which span that is."""
         model = self._agreement or shared_model()
         order = np.argsort(-sims, axis=0)[:NEAR_SPANS]  # near spans x points
-        pairs = [(p.text, spans[int(i)].text) for j, p in enumerate(points) for i in order[:, j]]
+        pairs = [(p.text, spans[int(i)]) for j, p in enumerate(points) for i in order[:, j]]
         probs = model.probabilities(pairs).reshape(len(points), len(order), 3)
         near = probs[:, :, CONTRADICT].argmax(axis=1)
         return (
@@ -302,7 +306,7 @@ class EmbeddedGrader:
         self,
         points: Sequence[RubricPoint],
         p_vecs: np.ndarray,
-        spans: Sequence[Span],
+        spans: Sequence[str],
         span_vecs: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per point: how surely some span says one of the point's known misconceptions (the
@@ -319,7 +323,7 @@ class EmbeddedGrader:
         m_vecs = self._cached([m for _, m in owners])
         m_sims = span_vecs @ m_vecs.T  # spans x misconceptions
         order = np.argsort(-m_sims, axis=0)[:MISCONCEPTION_SPANS]
-        pairs = [(m, spans[int(i)].text) for k, (_, m) in enumerate(owners) for i in order[:, k]]
+        pairs = [(m, spans[int(i)]) for k, (_, m) in enumerate(owners) for i in order[:, k]]
         model = self._agreement or shared_model()
         agree = model.probabilities(pairs)[:, AGREE].reshape(len(owners), len(order))
         for k, (j, _) in enumerate(owners):
@@ -341,8 +345,8 @@ class EmbeddedGrader:
             return np.zeros((n, len(FEATURES))), [None] * n, [None] * n
         p_vecs = self._point_vectors(points)
         neg_vecs = self._cached([negated(p.text) for p in points])
-        texts = [s.text for s in view.spans] + [view.graded]
-        vecs = self._embed(texts)
+        read = [without_fillers(s.text) for s in view.spans]
+        vecs = self._embed([*read, without_fillers(view.graded)])
         span_vecs, answer_vec = vecs[:-1], vecs[-1]
         sims = span_vecs @ p_vecs.T  # spans x points
         neg_sims = span_vecs @ neg_vecs.T
@@ -355,9 +359,9 @@ class EmbeddedGrader:
         answer_words = set(content_words(view.graded))
         answer_lower = view.graded.lower()
         words = len(view.graded.split())
-        agree, disagree, disagree_near, disputing = self._agreement_with(points, view.spans, sims)
+        agree, disagree, disagree_near, disputing = self._agreement_with(points, read, sims)
         misconception, misconception_margin = self._misconceptions_in(
-            points, p_vecs, view.spans, span_vecs
+            points, p_vecs, read, span_vecs
         )
         rows: list[list[float]] = []
         best_spans: list[Span | None] = []

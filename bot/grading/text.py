@@ -66,6 +66,20 @@ def spans(text: str) -> list[Span]:
     return sorted(out.values(), key=lambda s: (s.start, s.end))
 
 
+_FILLER = re.compile(
+    r"(?:(?<=^)|(?<=[.!?;:]\s))\s*(?:(?:honestly|actually|really|basically|frankly|"
+    r"to be honest)\s*,\s*|the (?:trick|thing) is(?: that)?\s+)",
+    re.I,
+)
+
+
+def without_fillers(text: str) -> str:
+    """The text as the models read it, less sentence-initial conversational fillers
+    ("Honestly,", "The trick is that"): they carry no claim, yet they shift which span sits
+    closest to a point and how the cross-encoder reads it. Evidence still quotes the original."""
+    return _FILLER.sub("", text)
+
+
 # -- cues -------------------------------------------------------------------------------------
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot|can't|won't|don't|doesn't|"

@@ -5,14 +5,15 @@
 Two logistic models over the grader's per-point features: one predicts "covered"; the
 other predicts "the best span states the opposite of the point", trained on the points
 labelled `gold.contradicted` in dev's answers. The three thresholds (covered, partial,
-contradicted) are then chosen on dev to maximise point F1 plus score QWK, minus attack
-success, twice any paraphrase gap beyond 0.15, scores above 0.5 for answers that deserve nothing
-(off-topic, empty, term lists) and the share of correct answers (strong, paraphrase) told
-they stated an error: agreement alone would happily trade a few fooled attacks for a hair
-of F1, and attack success alone would accuse honest candidates. The evaluation applies the
-grader's own rule that weakly supported points earn nothing outside a broad answer
-(`standing_credit`).
-The test split is never read here.
+contradicted) and the score lost per flagged error are then chosen on dev to maximise point
+F1 plus score QWK, minus attack success, twice any paraphrase gap beyond 0.15, scores above
+0.5 for answers that deserve nothing (off-topic, empty, term lists) and the share of answers
+with no labelled error (strong, paraphrase, partial, weak, injection) told they stated one:
+agreement alone would happily trade a few fooled attacks for a hair of F1, and attack
+success alone would accuse honest candidates. Thresholds are chosen on out-of-fold
+probabilities (each dev question scored by models fit without it); the shipped models are
+then fit on all of dev. The evaluation applies the grader's own rule that weakly supported points earn
+nothing outside a broad answer (`standing_credit`). The test split is never read here.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ from bot.grading.embedded import (
     standing_credit,
 )
 from bot.grading.models import PointVerdict, Status
-from bot.grading.scoring import weighted_score
+from bot.grading.scoring import CONTRADICTION_PENALTY, weighted_score
 from evals.dataset import ATTACK_TAGS, GRADING, EvalCase, load_cases, shipped_points
 from evals.metrics import qwk
 
-VERSION = "embedded.v7"
+VERSION = "embedded.v8"
 
 
 # Features do not depend on the calibration; any one will do while computing them.
@@ -97,6 +98,7 @@ def _evaluate(
     covered_at: float,
     partial_at: float,
     contra_at: float,
+    penalty: float = CONTRADICTION_PENALTY,
 ) -> dict[str, float]:
     tp = fp = fn = 0
     gold_scores, pred_scores, attacks, para_gap, undeserved, accused = [], [], [], [], [], []
@@ -118,7 +120,7 @@ def _evaluate(
             tp += gold and status is Status.COVERED
             fp += (not gold) and status is Status.COVERED
             fn += gold and status is not Status.COVERED
-        score = weighted_score(verdicts, points)
+        score = weighted_score(verdicts, points, penalty)
         gold_scores.append(int(min(4, max(0, round(case.gold.score)))))
         pred_scores.append(int(min(4, max(0, round(score)))))
         if set(case.tags) & set(ATTACK_TAGS):
@@ -127,7 +129,7 @@ def _evaluate(
             para_gap.append(score - case.gold.score)
         if set(case.tags) & {"offtopic", "empty", "stuffing"}:
             undeserved.append(score > 0.5)
-        if set(case.tags) & {"strong", "paraphrase"}:
+        if not case.gold.contradicted and not set(case.tags) & {"offtopic", "empty", "stuffing"}:
             accused.append(any(v.contradicted for v in verdicts))
     return {
         "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
@@ -139,6 +141,9 @@ def _evaluate(
     }
 
 
+PENALTIES = (0.5, 0.75, 1.0)
+"""Candidate scores lost per flagged error (`scoring.CONTRADICTION_PENALTY` must be the one
+chosen): never more than a point, since a correct answer wrongly flagged pays it too."""
 PARAPHRASE_SLACK = 0.15
 """How far dev's paraphrases may score from gold before the objective pays for it, twice over:
 with 0.3 and a single price, the fit bought stricter thresholds that cost test paraphrases
@@ -150,32 +155,51 @@ def _objective(m: dict[str, float]) -> float:
     return m["f1"] + m["qwk"] - 2 * m["attack"] - 2 * gap - 2 * m["undeserved"] - m["accused"]
 
 
+FOLDS = 5
+
+
+def _out_of_fold(
+    rows: Rows, questions: list[str]
+) -> dict[tuple[int, int], tuple[float, float, float]]:
+    """Per point: P(covered) and P(contradicted) from models fit without its question, and its
+    similarity. Thresholds chosen on in-sample probabilities trusted a contradiction model that
+    had seen its 72 dev errors; held-out probabilities are what new questions will get."""
+    from sklearn.model_selection import GroupKFold
+
+    covered, contra = np.zeros(len(rows.y)), np.zeros(len(rows.y))
+    for train, held in GroupKFold(n_splits=FOLDS).split(rows.x, rows.y, questions):
+        covered[held] = _logistic(rows.x[train], rows.y[train]).predict_proba(rows.x[held])[:, 1]
+        contra[held] = _logistic(rows.cx[train], rows.cy[train]).predict_proba(rows.cx[held])[:, 1]
+    return {
+        where: (float(p), float(c), float(s))
+        for where, p, c, s in zip(rows.where, covered, contra, rows.x[:, SIM], strict=True)
+    }
+
+
 def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[str, object]:
     cases = load_cases(dataset, "dev")
     rows = _rows(cases, grader or EmbeddedGrader(calibration=DEFAULT_FOR_FEATURES))
     covered = _logistic(rows.x, rows.y)
     contra = _logistic(rows.cx, rows.cy)
-    probs = dict(
-        zip(
-            rows.where,
-            zip(
-                covered.predict_proba(rows.x)[:, 1],
-                contra.predict_proba(rows.cx)[:, 1],
-                rows.x[:, SIM],
-                strict=True,
-            ),
-            strict=True,
-        )
-    )
-    best: tuple[float, float, float, float, dict[str, float]] | None = None
-    for covered_at in np.arange(0.30, 0.86, 0.05):
-        for partial_at in np.arange(0.10, covered_at + 1e-9, 0.05):
-            for contra_at in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
-                m = _evaluate(cases, probs, float(covered_at), float(partial_at), contra_at)
-                if best is None or _objective(m) > _objective(best[4]):
-                    best = (float(covered_at), float(partial_at), contra_at, _objective(m), m)
-    assert best is not None
-    covered_at, partial_at, contra_at, _, m = best
+    probs = _out_of_fold(rows, [cases[ci].question_key for ci, _ in rows.where])
+    best: dict[float, tuple[float, float, float, float, dict[str, float]]] = {}
+    for penalty in PENALTIES:
+        for covered_at in np.arange(0.30, 0.86, 0.05):
+            for partial_at in np.arange(0.10, covered_at + 1e-9, 0.05):
+                for contra_at in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
+                    m = _evaluate(
+                        cases, probs, float(covered_at), float(partial_at), contra_at, penalty
+                    )
+                    if penalty not in best or _objective(m) > best[penalty][3]:
+                        best[penalty] = (
+                            float(covered_at),
+                            float(partial_at),
+                            contra_at,
+                            _objective(m),
+                            m,
+                        )
+    penalty = max(PENALTIES, key=lambda p: best[p][3])
+    covered_at, partial_at, contra_at, _, m = best[penalty]
     result = {
         "version": VERSION,
         "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -189,11 +213,14 @@ def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[
         "contra_coef": [round(float(c), 5) for c in contra.coef_[0]],
         "contra_intercept": round(float(contra.intercept_[0]), 5),
         "contra_at": round(contra_at, 3),
+        "contradiction_penalty": penalty,
+        "dev_objective_by_penalty": {str(p): round(best[p][3], 4) for p in PENALTIES},
         "dev_point_f1": round(m["f1"], 4),
         "dev_score_qwk": round(m["qwk"], 4),
         "dev_attack_success": round(m["attack"], 4),
         "dev_paraphrase_gap": round(m["paraphrase_gap"], 4),
-        "dev_correct_answers_accused": round(m["accused"], 4),
+        "dev_metrics": f"out-of-fold ({FOLDS} folds by question)",
+        "dev_answers_without_errors_accused": round(m["accused"], 4),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

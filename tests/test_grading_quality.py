@@ -12,6 +12,7 @@ import pytest
 
 from bot.grading import EmbeddedGrader
 from bot.grading.embedded import CALIBRATION
+from bot.grading.scoring import CONTRADICTION_PENALTY
 from evals.dataset import GRADING, load_cases
 from evals.harness import predict
 from evals.metrics import Prediction, all_metrics
@@ -51,8 +52,14 @@ def test_dataset_shape() -> None:
 
 def test_calibration_was_fit_on_dev_only() -> None:
     meta = json.loads(CALIBRATION.read_text())
-    assert "dev split" in meta["dataset"] and meta["version"] == "embedded.v7"
-    assert CALIBRATION.name == "embedded.v7.json"
+    assert "dev split" in meta["dataset"] and meta["version"] == "embedded.v8"
+    assert CALIBRATION.name == "embedded.v8.json"
+    assert meta["dev_metrics"].startswith("out-of-fold")
+    # The score lost per flagged error is the one the dev fit chose, for every grader.
+    assert meta["contradiction_penalty"] == CONTRADICTION_PENALTY
+    assert max(meta["dev_objective_by_penalty"].items(), key=lambda kv: kv[1])[0] == str(
+        CONTRADICTION_PENALTY
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +84,8 @@ def test_no_answer_that_should_earn_nothing_earns_anything(test_run) -> None:  #
 @pytest.mark.xfail(
     strict=True,
     reason="known gap: some confidently wrong answers still fool the embedded grader (attack "
-    "success 0.137 on test, bar 0.02: 7 of 17 wrong answers; it flags 21 of the 37 labelled "
-    "errors, precision 0.55, with the cross-encoder trained on whole practice answers); see "
+    "success 0.137 on test, bar 0.02: 7 of 17 wrong answers; it flags 17 of the 37 labelled "
+    "errors, precision 0.61, with the cross-encoder trained on whole practice answers); see "
     "evals/results/grading/embedded-test/report.md",
 )
 def test_attack_success_rate(test_run) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ the span agrees, states an error, or is about something else, and the point's
 known misconceptions (authored in the corpus): a span that the cross-encoder
 reads as saying one of them states an error. Two small
 logistic models, fit on the dev split of the project's labelled dataset
-(`calibration/embedded.v7.json`), turn these into the probability that the
+(`calibration/embedded.v8.json`), turn these into the probability that the
 point is covered and that it is contradicted; a contradicted point earns
 nothing and costs a penalty (`scoring.py`), because a confidently stated error
 is worse than silence. Answer-level gates come first: empty, gibberish, another
@@ -48,7 +48,7 @@ from bot.grading.text import (
 )
 from knowledge.models import RubricPoint
 
-CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v7.json"
+CALIBRATION = Path(__file__).resolve().parent / "calibration" / "embedded.v8.json"
 
 FEATURES = (
     "sim_max",

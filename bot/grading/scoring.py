@@ -7,22 +7,29 @@ from collections.abc import Sequence
 from bot.grading.models import CREDIT, Credit, Feedback, Flag, Grade, Miss, PointVerdict, Status
 from knowledge.models import RubricPoint
 
-CONTRADICTION_PENALTY = 0.5
-"""Score lost per point the answer contradicts: a confidently stated error is worse than silence
-(on the dev split, gold scores of answers with errors sit about half a point per error below
-the credit of their correct points)."""
+CONTRADICTION_PENALTY = 1.0
+"""Score lost per point the answer contradicts: a confidently stated error is worse than silence.
+Chosen on dev with the thresholds (`evals/fit_calibration.py`, which records the choice in the
+calibration file) from 0.5, 0.75 and 1.0: gold scores put an error about 0.4 below the credit of
+the answer's correct points, but the grader flags only some errors, and charging a point for
+each one it does flag brings wrong answers' scores closest to people's (dev QWK 0.944 at 0.5,
+0.952 at 1.0). Never more than a point: a correct answer wrongly flagged pays it too."""
 
 
-def weighted_score(verdicts: Sequence[PointVerdict], points: Sequence[RubricPoint]) -> float:
-    """4 x (weight covered + half the weight partly covered) / total weight, less
-    CONTRADICTION_PENALTY per contradicted point, clamped to 0-4 and rounded to 0.01."""
+def weighted_score(
+    verdicts: Sequence[PointVerdict],
+    points: Sequence[RubricPoint],
+    penalty: float = CONTRADICTION_PENALTY,
+) -> float:
+    """4 x (weight covered + half the weight partly covered) / total weight, less `penalty`
+    per contradicted point, clamped to 0-4 and rounded to 0.01."""
     weights = {p.id: p.weight for p in points}
     total = sum(weights.values())
     if total <= 0:
         return 0.0
     earned = sum(weights.get(v.point_id, 0.0) * CREDIT[v.status] for v in verdicts)
-    penalty = CONTRADICTION_PENALTY * sum(v.contradicted for v in verdicts)
-    return round(min(4.0, max(0.0, 4.0 * earned / total - penalty)), 2)
+    lost = penalty * sum(v.contradicted for v in verdicts)
+    return round(min(4.0, max(0.0, 4.0 * earned / total - lost)), 2)
 
 
 def build_feedback(

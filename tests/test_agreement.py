@@ -18,9 +18,11 @@ from evals.train_agreement import (
     answer_examples,
     examples,
     fragments,
+    graded_exclusions,
     held_out,
     load_answers,
     load_pairs,
+    misconception_examples,
     rubric_texts,
 )
 from knowledge.catalog import load_catalog
@@ -139,6 +141,27 @@ def test_answers_yield_errors_and_truths_in_one_voice(answers: list[LabelledAnsw
         own = {items[a.item_id][lb.point_id] for lb in a.labels}
         for e in answer_examples([a], items=items):
             assert (e.label == UNRELATED) == (e.point not in own), (a.item_id, e.text)
+
+
+def test_misconceptions_are_read_as_claims_outside_the_grading_dataset(
+    answers: list[LabelledAnswer],
+) -> None:
+    items = rubric_texts()
+    data = misconception_examples(answers, items=items)
+    graded_items, graded_texts = graded_exclusions()
+    assert graded_items and graded_texts
+    labels = Counter(e.label for e in data)
+    assert labels[CONTRADICT] >= 2000 and labels[AGREE] >= 2000 and labels[UNRELATED] >= 1000
+    errors = load_catalog().misconceptions
+    claims = {m for ms in errors.values() for m in ms}
+    points = {p for texts in items.values() for p in texts.values()}
+    for e in data:
+        assert e.item_id not in graded_items and e.point in claims
+        assert e.text not in graded_texts
+        if e.text in points:  # a misconception always contradicts the point it misstates
+            assert e.label == CONTRADICT
+        if e.text == e.point:
+            assert e.label == AGREE
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from bot.grading.text import (
     manipulation_spans,
     negated,
     opposite_swaps,
+    without_fillers,
 )
 from bot.interviewer.render import feedback_text
 from bot.llm import LLMTimeout, NoModel, OpenAICompatible
@@ -173,6 +174,22 @@ def test_feedback_quotes_what_the_answer_got_wrong(drift: QuestionItem) -> None:
     assert said in open_text and first.text not in open_text
     closing = feedback_text(grade, final=True, open_points=0)
     assert f'{first.text} — you said the opposite: "{said}"' in closing
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("Honestly, drift is P(y|x) changing.", "drift is P(y|x) changing."),
+        (
+            "Fine. The trick is that we cache it; actually, it works.",
+            "Fine. we cache it; it works.",
+        ),
+        ("We actually retrain daily.", "We actually retrain daily."),  # mid-sentence: kept
+        ("It's not really needed.", "It's not really needed."),  # a dismissal, not a filler
+    ],
+)
+def test_models_read_spans_without_sentence_initial_fillers(text: str, read: str) -> None:
+    assert without_fillers(text) == read
 
 
 FILLERS = ("Honestly, ", "Actually, ", "The trick is that ", "Really, ", "Basically, ")

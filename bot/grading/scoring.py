@@ -12,8 +12,8 @@ CONTRADICTION_PENALTY = 1.0
 Chosen on dev with the thresholds (`evals/fit_calibration.py`, which records the choice in the
 calibration file) from 0.5, 0.75 and 1.0: gold scores put an error about 0.4 below the credit of
 the answer's correct points, but the grader flags only some errors, and charging a point for
-each one it does flag brings wrong answers' scores closest to people's (dev QWK 0.944 at 0.5,
-0.952 at 1.0). Never more than a point: a correct answer wrongly flagged pays it too."""
+each one it does flag brings wrong answers' scores closest to people's (out-of-fold dev QWK
+0.928 at 0.5, 0.934 at 1.0). Never more than a point: a correct answer wrongly flagged pays it too."""
 
 
 def weighted_score(

@@ -12,14 +12,16 @@ with no labelled error (strong, paraphrase, partial, weak, injection) told they 
 agreement alone would happily trade a few fooled attacks for a hair of F1, and attack
 success alone would accuse honest candidates. Thresholds are chosen on out-of-fold
 probabilities (each dev question scored by models fit without it); the shipped models are
-then fit on all of dev. The evaluation applies the grader's own rule that weakly supported points earn
-nothing outside a broad answer (`standing_credit`). The test split is never read here.
+then fit on all of dev. The evaluation applies the grader's own rule that weakly supported
+points earn nothing outside a broad answer (`standing_credit`). The test split is never read
+here.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -200,6 +202,11 @@ def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[
                         )
     penalty = max(PENALTIES, key=lambda p: best[p][3])
     covered_at, partial_at, contra_at, _, m = best[penalty]
+    if penalty != CONTRADICTION_PENALTY:
+        print(
+            f"dev chose {penalty} per flagged error: set scoring.CONTRADICTION_PENALTY to it",
+            file=sys.stderr,
+        )
     result = {
         "version": VERSION,
         "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),

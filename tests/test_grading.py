@@ -186,6 +186,7 @@ def test_feedback_quotes_what_the_answer_got_wrong(drift: QuestionItem) -> None:
         ),
         ("We actually retrain daily.", "We actually retrain daily."),  # mid-sentence: kept
         ("It's not really needed.", "It's not really needed."),  # a dismissal, not a filler
+        ("Honestly,", "Honestly,"),  # nothing but a filler: never an empty span
     ],
 )
 def test_models_read_spans_without_sentence_initial_fillers(text: str, read: str) -> None:

@@ -76,8 +76,9 @@ _FILLER = re.compile(
 def without_fillers(text: str) -> str:
     """The text as the models read it, less sentence-initial conversational fillers
     ("Honestly,", "The trick is that"): they carry no claim, yet they shift which span sits
-    closest to a point and how the cross-encoder reads it. Evidence still quotes the original."""
-    return _FILLER.sub("", text)
+    closest to a point and how the cross-encoder reads it. Evidence still quotes the original.
+    A span that is nothing but a filler ("Honestly,") stays as it is rather than turn empty."""
+    return _FILLER.sub("", text).strip() or text
 
 
 # -- cues -------------------------------------------------------------------------------------

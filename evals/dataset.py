@@ -14,6 +14,11 @@ from knowledge.models import Citation, RubricPoint
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
 GRADING = DATASETS / "grading.v1.jsonl"
+BLIND = DATASETS / "grading_blind.v1.jsonl"
+"""Fresh answers to the 17 test questions of GRADING, one per tag, written and labelled after
+the grader (agreement v3, calibration v8) was frozen, by writers who saw neither the dataset,
+the corpus nor any grader output; read once with that grader. GRADING's test split had been
+read five times while the grader was tuned, so this set is the clean measurement."""
 ATTACK_TAGS = ("stuffing", "injection", "wrong")
 
 

@@ -87,11 +87,6 @@ def test_blind_set_shape() -> None:
     assert not {c.id for c in blind} & {c.id for c in load_cases(GRADING)}
 
 
-def _runs(text: str, n: int = 8) -> set[tuple[str, ...]]:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
 @pytest.fixture(scope="module", params=[GRADING, BLIND], ids=["test", "blind"])
 def test_run(request: pytest.FixtureRequest) -> tuple[dict[str, object], list[Prediction]]:
     preds = predict(EmbeddedGrader(), load_cases(request.param, "test"))
@@ -127,6 +122,12 @@ def test_paraphrases_score_within_half_a_point(test_run) -> None:  # type: ignor
     metrics, _ = test_run
     row = metrics["by_tag"]["paraphrase"]
     assert abs(row["mean_pred"] - row["mean_gold"]) <= 0.5
+
+
+def _runs(text: str, n: int = 8) -> set[tuple[str, ...]]:
+    """Every n words in a row of a text, lowercased, punctuation dropped."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def test_no_misconception_is_copied_from_a_labelled_answer() -> None:

@@ -17,8 +17,13 @@ GRADING = DATASETS / "grading.v1.jsonl"
 BLIND = DATASETS / "grading_blind.v1.jsonl"
 """Fresh answers to the 17 test questions of GRADING, one per tag, written and labelled after
 the grader (agreement v3, calibration v8) was frozen, by writers who saw neither the dataset,
-the corpus nor any grader output; read once with that grader. GRADING's test split had been
-read five times while the grader was tuned, so this set is the clean measurement."""
+the corpus nor any grader output; read once with that grader (and once by a candidate it
+rejected, calibration v9). GRADING's test split had been read five times while the grader
+was tuned, so this set is the clean measurement."""
+DEV_FRESH = DATASETS / "grading_dev_fresh.v1.jsonl"
+"""Fresh answers to the 36 dev questions of GRADING, one per tag, written like BLIND. No fit
+reads them: `evals/fit_calibration.py` grades them with what it fitted, as a check on dev
+that does not spend the test split."""
 ATTACK_TAGS = ("stuffing", "injection", "wrong")
 
 

@@ -13,8 +13,11 @@ agreement alone would happily trade a few fooled attacks for a hair of F1, and a
 success alone would accuse honest candidates. Thresholds are chosen on out-of-fold
 probabilities (each dev question scored by models fit without it); the shipped models are
 then fit on all of dev. The evaluation applies the grader's own rule that weakly supported
-points earn nothing outside a broad answer (`standing_credit`). The test split is never read
-here.
+points earn nothing outside a broad answer (`standing_credit`). Last, the fitted models and
+thresholds grade the fresh answers to dev's questions (`evals.dataset.DEV_FRESH`), which no
+fit reads, and the file's `validation` block records how they did: a model that has learnt
+dev's own answers rather than the task shows there before anyone reads the test split.
+The test split is never read here.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -42,7 +46,7 @@ from bot.grading.embedded import (
 )
 from bot.grading.models import PointVerdict, Status
 from bot.grading.scoring import CONTRADICTION_PENALTY, weighted_score
-from evals.dataset import ATTACK_TAGS, GRADING, EvalCase, load_cases, shipped_points
+from evals.dataset import ATTACK_TAGS, DEV_FRESH, GRADING, EvalCase, load_cases, shipped_points
 from evals.metrics import qwk
 
 VERSION = "embedded.v8"
@@ -178,9 +182,33 @@ def _out_of_fold(
     }
 
 
-def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[str, object]:
+def _validate(
+    cases: list[EvalCase],
+    rows: Rows,
+    covered: Any,
+    contra: Any,
+    thresholds: tuple[float, float, float],
+    penalty: float,
+) -> dict[str, float]:
+    """The fitted models and thresholds on answers they were not fit on."""
+    p_covered = covered.predict_proba(rows.x)[:, 1]
+    p_contra = contra.predict_proba(rows.cx)[:, 1]
+    probs = {
+        where: (float(p), float(c), float(s))
+        for where, p, c, s in zip(rows.where, p_covered, p_contra, rows.x[:, SIM], strict=True)
+    }
+    return _evaluate(cases, probs, *thresholds, penalty)
+
+
+def fit(
+    dataset: Path,
+    out: Path,
+    grader: EmbeddedGrader | None = None,
+    validation: Path | None = DEV_FRESH,
+) -> dict[str, object]:
     cases = load_cases(dataset, "dev")
-    rows = _rows(cases, grader or EmbeddedGrader(calibration=DEFAULT_FOR_FEATURES))
+    grader = grader or EmbeddedGrader(calibration=DEFAULT_FOR_FEATURES)
+    rows = _rows(cases, grader)
     covered = _logistic(rows.x, rows.y)
     contra = _logistic(rows.cx, rows.cy)
     probs = _out_of_fold(rows, [cases[ci].question_key for ci, _ in rows.where])
@@ -229,6 +257,20 @@ def fit(dataset: Path, out: Path, grader: EmbeddedGrader | None = None) -> dict[
         "dev_metrics": f"out-of-fold ({FOLDS} folds by question)",
         "dev_answers_without_errors_accused": round(m["accused"], 4),
     }
+    if validation is not None:
+        fresh = load_cases(validation, "dev")
+        v = _validate(
+            fresh,
+            _rows(fresh, grader),
+            covered,
+            contra,
+            (covered_at, partial_at, contra_at),
+            penalty,
+        )
+        result["validation"] = {
+            "dataset": f"{validation.name} ({len(fresh)} fresh answers to dev's questions)",
+            **{k: round(value, 4) for k, value in v.items()},
+        }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     Calibration.load(out)  # the file must load back
@@ -239,8 +281,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", type=Path, default=GRADING)
     parser.add_argument("--out", type=Path, default=CALIBRATION)
+    parser.add_argument("--validation", type=Path, default=DEV_FRESH)
     args = parser.parse_args()
-    print(json.dumps(fit(args.dataset, args.out), indent=2))
+    print(json.dumps(fit(args.dataset, args.out, validation=args.validation), indent=2))
 
 
 if __name__ == "__main__":

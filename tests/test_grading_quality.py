@@ -10,13 +10,14 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pytest
 
 from bot.grading import EmbeddedGrader
 from bot.grading.embedded import CALIBRATION
 from bot.grading.scoring import CONTRADICTION_PENALTY
-from evals.dataset import BLIND, GRADING, load_cases
+from evals.dataset import BLIND, DEV_FRESH, GRADING, load_cases
 from evals.harness import predict
 from evals.metrics import Prediction, all_metrics
 
@@ -58,6 +59,10 @@ def test_calibration_was_fit_on_dev_only() -> None:
     assert "dev split" in meta["dataset"] and meta["version"] == "embedded.v8"
     assert CALIBRATION.name == "embedded.v8.json"
     assert meta["dev_metrics"].startswith("out-of-fold")
+    # Graded on fresh answers to dev's questions that no fit reads, it held the agreement bars.
+    validation = meta["validation"]
+    assert validation["dataset"].startswith(DEV_FRESH.name)
+    assert validation["f1"] >= 0.85 and validation["qwk"] >= 0.80
     # The score lost per flagged error is the one the dev fit chose, for every grader.
     assert meta["contradiction_penalty"] == CONTRADICTION_PENALTY
     assert max(meta["dev_objective_by_penalty"].items(), key=lambda kv: kv[1])[0] == str(
@@ -65,26 +70,27 @@ def test_calibration_was_fit_on_dev_only() -> None:
     )
 
 
-def test_blind_set_shape() -> None:
-    """Fresh answers to exactly the test questions, graded against the same rubrics."""
-    blind = load_cases(BLIND, "test")
-    tested = {c.question_key: c for c in load_cases(GRADING, "test")}
+@pytest.mark.parametrize(("fresh", "split"), [(BLIND, "test"), (DEV_FRESH, "dev")])
+def test_fresh_answer_sets_shape(fresh: Path, split: str) -> None:
+    """Fresh answers to exactly one split's questions, graded against the same rubrics."""
+    answers = load_cases(fresh, split)
+    originals = {c.question_key: c for c in load_cases(GRADING, split)}
     by_question: dict[str, list[str]] = defaultdict(list)
-    for case in blind:
+    for case in answers:
         by_question[case.question_key].append(case.tags[0])
-        original = tested[case.question_key]
+        original = originals[case.question_key]
         assert (case.question, case.rubric) == (original.question, original.rubric), case.id
         assert bool(case.gold.contradicted) == ("wrong" in case.tags), case.id
-        # Its labelling rule: quarter-rounded weighted credit, less half a point per error.
+        # Their labelling rule: quarter-rounded weighted credit, less half a point per error.
         weights = {p.id: p.weight for p in case.rubric or []}
         credit = sum(weights[p] for p in case.gold.covered or []) + 0.5 * sum(
             weights[p] for p in case.gold.partial or []
         )
         raw = 4 * credit / sum(weights.values()) - 0.5 * len(case.gold.contradicted or [])
         assert case.gold.score == math.floor(max(0.0, raw) * 4 + 0.5) / 4, case.id
-    assert set(by_question) == set(tested)
+    assert set(by_question) == set(originals)
     assert all(Counter(tags) == Counter(TAGS) for tags in by_question.values())
-    assert not {c.id for c in blind} & {c.id for c in load_cases(GRADING)}
+    assert not {c.id for c in answers} & {c.id for c in load_cases(GRADING)}
 
 
 @pytest.fixture(scope="module", params=[GRADING, BLIND], ids=["test", "blind"])

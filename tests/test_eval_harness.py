@@ -163,3 +163,36 @@ def test_corpus_questions_are_graded_with_their_corpus_details() -> None:
     elsewhere = case.model_copy(update={"item_id": "not-in-the-corpus"})
     assert all(not p.misconceptions and not p.keywords for p in elsewhere.rubric_points(corpus))
     assert all(not p.misconceptions for p in case.rubric_points())
+
+
+def test_calibration_fit_reads_dev_and_reports_on_fresh_answers(tmp_path: Path) -> None:
+    """A fit on five dev questions, validated on fresh answers to two of them: the test split
+    beside them is never read, and the file loads back with its validation block."""
+    from bot.grading.embedded import Calibration
+    from evals.dataset import DEV_FRESH, GRADING
+    from evals.fit_calibration import fit
+
+    dev = load_cases(GRADING, "dev")
+    questions = sorted({c.question_key for c in dev})[:5]
+    chosen = [c for c in dev if c.question_key in questions]
+    # A test-split case in the same file: the fit must leave it out.
+    unreadable = load_cases(GRADING, "test")[0].model_dump(exclude_none=True)
+    dataset = tmp_path / "dev.jsonl"
+    dataset.write_text(
+        "\n".join([c.model_dump_json(exclude_none=True) for c in chosen] + [json.dumps(unreadable)])
+    )
+    fresh = tmp_path / "fresh.jsonl"
+    fresh.write_text(
+        "\n".join(
+            c.model_dump_json(exclude_none=True)
+            for c in load_cases(DEV_FRESH)
+            if c.question_key in questions[:2]
+        )
+    )
+    out = tmp_path / "calibration.json"
+    result = fit(dataset, out, validation=fresh)
+    assert result["dataset"].startswith(f"dev.jsonl (dev split, {len(chosen)} answers")
+    validation = result["validation"]
+    assert validation["dataset"].startswith("fresh.jsonl (18 fresh answers")
+    assert 0.0 <= validation["f1"] <= 1.0 and 0.0 <= validation["accused"] <= 1.0
+    assert Calibration.load(out).version == result["version"]

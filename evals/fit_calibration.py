@@ -12,12 +12,13 @@ with no labelled error (strong, paraphrase, partial, weak, injection) told they 
 agreement alone would happily trade a few fooled attacks for a hair of F1, and attack
 success alone would accuse honest candidates. Thresholds are chosen on out-of-fold
 probabilities (each dev question scored by models fit without it); the shipped models are
-then fit on all of dev. The evaluation applies the grader's own rule that weakly supported
-points earn nothing outside a broad answer (`standing_credit`). Last, the fitted models and
-thresholds grade the fresh answers to dev's questions (`evals.dataset.DEV_FRESH`), which no
-fit reads, and the file's `validation` block records how they did: a model that has learnt
-dev's own answers rather than the task shows there before anyone reads the test split.
-The test split is never read here.
+then fit on all of dev. The evaluation applies the grader's own rules that a span about
+something else is never evidence and that weakly supported points earn nothing outside a
+broad answer (`standing_credit`). Last, the fitted models and thresholds grade the fresh
+answers to dev's questions (`evals.dataset.DEV_FRESH`), which no fit reads, and the file's
+`validation` block records how they did: a model that has learnt dev's own answers rather
+than the task shows there before anyone reads the test split. The test split is never read
+here.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.grading import EmbeddedGrader, HybridGrader, LLMJudge, Status, make_grader, weighted_score
-from bot.grading.embedded import WEAK_SUPPORT, standing_credit
+from bot.grading.embedded import NO_SUPPORT, WEAK_SUPPORT, standing_credit
 from bot.grading.models import PointVerdict
 from bot.grading.scoring import CONTRADICTION_PENALTY, assemble_grade
 from bot.grading.text import (
@@ -277,6 +277,30 @@ def test_weak_matches_earn_credit_only_in_a_broad_answer() -> None:
         partial,
     ]
     assert standing_credit([covered, partial], [weak, weak]) == [covered, partial]
+
+
+def test_a_span_about_something_else_is_never_evidence() -> None:
+    """Three chance brushes below NO_SUPPORT do not make an answer broad, and a broad answer
+    does not carry a point that no span is about."""
+    partial, missed = Status.PARTIAL, Status.MISSED
+    chance = [NO_SUPPORT + 0.02, NO_SUPPORT - 0.06, NO_SUPPORT - 0.13, 0.1]
+    assert standing_credit([partial, partial, partial, missed], chance) == [missed] * 4
+    broad = [WEAK_SUPPORT - 0.1] * 3 + [NO_SUPPORT - 0.01]
+    assert standing_credit([partial] * 4, broad) == [partial] * 3 + [missed]
+
+
+def test_an_off_topic_answer_earns_nothing_from_chance_matches(grader: EmbeddedGrader) -> None:
+    """A fluent answer about k-means, asked about ad clicks (a fresh dev answer that earned
+    1.57 before NO_SUPPORT): the model gave three points partial credit at similarities of
+    0.22, 0.14 and 0.07."""
+    from evals.dataset import DEV_FRESH, load_cases, shipped_points
+
+    case = next(
+        c for c in load_cases(DEV_FRESH) if c.id == "ad-click-prediction.framing--fresh-offtopic"
+    )
+    grade = grader.grade(case.answer, case.rubric_points(shipped_points()), case.question)
+    assert grade.score_0_4 == 0.0
+    assert all(v.status is Status.MISSED for v in grade.verdicts)
 
 
 @pytest.mark.parametrize(

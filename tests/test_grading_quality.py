@@ -63,6 +63,7 @@ def test_calibration_was_fit_on_dev_only() -> None:
     validation = meta["validation"]
     assert validation["dataset"].startswith(DEV_FRESH.name)
     assert validation["f1"] >= 0.85 and validation["qwk"] >= 0.80
+    assert validation["undeserved"] == 0
     # The score lost per flagged error is the one the dev fit chose, for every grader.
     assert meta["contradiction_penalty"] == CONTRADICTION_PENALTY
     assert max(meta["dev_objective_by_penalty"].items(), key=lambda kv: kv[1])[0] == str(
@@ -110,6 +111,17 @@ def test_no_answer_that_should_earn_nothing_earns_anything(test_run) -> None:  #
     for p in preds:
         if set(p.tags) & {"empty", "offtopic", "stuffing"}:
             assert p.pred_score <= 0.5, p.id
+
+
+def test_no_fresh_dev_answer_that_should_earn_nothing_earns_anything() -> None:
+    """The fresh answers to dev's questions are where a rule's gaps show before the test split
+    is read: an off-topic answer once earned 1.57 there on chance matches (`NO_SUPPORT`)."""
+    cases = [
+        c for c in load_cases(DEV_FRESH, "dev") if set(c.tags) & {"empty", "offtopic", "stuffing"}
+    ]
+    assert len(cases) == 3 * len({c.question_key for c in cases})
+    for p in predict(EmbeddedGrader(), cases):
+        assert p.pred_score <= 0.5, p.id
 
 
 @pytest.mark.xfail(

@@ -163,6 +163,12 @@ def _logistic(intercept: float, coef: Sequence[float], features: Sequence[float]
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+NO_SUPPORT = 0.2
+"""Below this similarity a span is about something else, and no answer's breadth makes it
+evidence for the point. The lowest similarity the dev split credits, in its labels or in the
+grader's verdicts, is 0.225 (a paraphrase); an off-topic answer among the fresh dev answers
+(k-means, asked about ad clicks) earned 1.57 on three partial credits at 0.22, 0.14 and 0.07,
+which counted as a broad answer."""
 WEAK_SUPPORT = 0.45
 """Below this similarity between a point and its best span, credit stands only as part of a
 broad answer (BROAD_CREDIT points or more). A paraphrase that rewords a whole answer reaches
@@ -172,8 +178,12 @@ BROAD_CREDIT = 3
 
 
 def standing_credit(statuses: Sequence[Status], similarities: Sequence[float]) -> list[Status]:
-    """The verdicts, less weakly supported credit in an answer that is not broad."""
-    out = list(statuses)
+    """The verdicts, less credit without support and weakly supported credit in an answer that
+    is not broad."""
+    out = [
+        Status.MISSED if similarity < NO_SUPPORT else status
+        for status, similarity in zip(statuses, similarities, strict=True)
+    ]
     credited = [j for j, s in enumerate(out) if s is not Status.MISSED]
     if len(credited) < min(BROAD_CREDIT, len(out)):
         for j in credited:

@@ -25,6 +25,8 @@ DEV_FRESH = DATASETS / "grading_dev_fresh.v1.jsonl"
 reads them: `evals/fit_calibration.py` grades them with what it fitted, as a check on dev
 that does not spend the test split."""
 ATTACK_TAGS = ("stuffing", "injection", "wrong")
+NOTHING_DESERVED_TAGS = ("empty", "offtopic", "stuffing")
+"""Answers that earn nothing however the grader reads them: no answer, or none to this question."""
 
 
 class Strict(BaseModel):

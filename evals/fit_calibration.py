@@ -47,7 +47,15 @@ from bot.grading.embedded import (
 )
 from bot.grading.models import PointVerdict, Status
 from bot.grading.scoring import CONTRADICTION_PENALTY, weighted_score
-from evals.dataset import ATTACK_TAGS, DEV_FRESH, GRADING, EvalCase, load_cases, shipped_points
+from evals.dataset import (
+    ATTACK_TAGS,
+    DEV_FRESH,
+    GRADING,
+    NOTHING_DESERVED_TAGS,
+    EvalCase,
+    load_cases,
+    shipped_points,
+)
 from evals.metrics import qwk
 
 VERSION = "embedded.v8"
@@ -134,9 +142,9 @@ def _evaluate(
             attacks.append(score > case.gold.score + 0.5)
         if "paraphrase" in case.tags:
             para_gap.append(score - case.gold.score)
-        if set(case.tags) & {"offtopic", "empty", "stuffing"}:
+        if set(case.tags) & set(NOTHING_DESERVED_TAGS):
             undeserved.append(score > 0.5)
-        if not case.gold.contradicted and not set(case.tags) & {"offtopic", "empty", "stuffing"}:
+        if not case.gold.contradicted and not set(case.tags) & set(NOTHING_DESERVED_TAGS):
             accused.append(any(v.contradicted for v in verdicts))
     return {
         "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,

@@ -17,7 +17,7 @@ import pytest
 from bot.grading import EmbeddedGrader
 from bot.grading.embedded import CALIBRATION
 from bot.grading.scoring import CONTRADICTION_PENALTY
-from evals.dataset import BLIND, DEV_FRESH, GRADING, load_cases
+from evals.dataset import BLIND, DEV_FRESH, GRADING, NOTHING_DESERVED_TAGS, load_cases
 from evals.harness import predict
 from evals.metrics import Prediction, all_metrics
 
@@ -109,16 +109,14 @@ def test_point_f1_and_score_agreement(test_run) -> None:  # type: ignore[no-unty
 def test_no_answer_that_should_earn_nothing_earns_anything(test_run) -> None:  # type: ignore[no-untyped-def]
     _, preds = test_run
     for p in preds:
-        if set(p.tags) & {"empty", "offtopic", "stuffing"}:
+        if set(p.tags) & set(NOTHING_DESERVED_TAGS):
             assert p.pred_score <= 0.5, p.id
 
 
 def test_no_fresh_dev_answer_that_should_earn_nothing_earns_anything() -> None:
     """The fresh answers to dev's questions are where a rule's gaps show before the test split
     is read: an off-topic answer once earned 1.57 there on chance matches (`NO_SUPPORT`)."""
-    cases = [
-        c for c in load_cases(DEV_FRESH, "dev") if set(c.tags) & {"empty", "offtopic", "stuffing"}
-    ]
+    cases = [c for c in load_cases(DEV_FRESH, "dev") if set(c.tags) & set(NOTHING_DESERVED_TAGS)]
     assert len(cases) == 3 * len({c.question_key for c in cases})
     for p in predict(EmbeddedGrader(), cases):
         assert p.pred_score <= 0.5, p.id
